@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, tcp.keepalive developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared vocabulary of the collection: the three keys, their limits, and the finding shape.
+
+Private module_utils (leading underscore): not a public API. Standard library only; no AnsibleModule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+# Short names users type (module options `time`, `intvl`, `probes`) -> full sysctl names.
+KEYS = ("time", "intvl", "probes")
+SYSCTL_NAMES = {key: "net.ipv4.tcp_keepalive_" + key for key in KEYS}
+KEY_BY_SYSCTL = {name: key for key, name in SYSCTL_NAMES.items()}
+PROC_SYS_RELPATH = {key: "proc/sys/net/ipv4/tcp_keepalive_" + key for key in KEYS}
+
+# Values a new network namespace starts with (include/net/tcp.h: TCP_KEEPALIVE_TIME 7200*HZ,
+# TCP_KEEPALIVE_INTVL 75*HZ, TCP_KEEPALIVE_PROBES 9; set in tcp_sk_init() for every netns).
+KERNEL_DEFAULTS = {"time": 7200, "intvl": 75, "probes": 9}
+
+# The sysctl handlers accept any int (proc_dointvec_jiffies), but the per-socket options are bounded
+# (include/net/tcp.h: MAX_TCP_KEEPIDLE 32767, MAX_TCP_KEEPINTVL 32767, MAX_TCP_KEEPCNT 127), so a value
+# above these could never be set per socket and is almost surely a mistake. The collection enforces them.
+LIMITS = {"time": (1, 32767), "intvl": (1, 32767), "probes": (1, 127)}
+
+SEVERITIES = ("high", "medium", "low", "info")
+
+# Every finding id the collection emits, with its default severity. Reports, assertions and docs key on
+# these ids: add new ones here, never rename one.
+FINDING_SEVERITY = {
+    # settings_info
+    "drift": "medium",
+    "not_persisted": "medium",
+    "overridden_at_boot": "medium",
+    "conflicting_definitions": "low",
+    "unparsable_line": "low",
+    "unreadable_file": "medium",
+    "missing_key": "medium",
+    "not_expected": "high",
+    "detection_time_exceeded": "high",
+    "namespace_defaults": "medium",
+    "namespace_unreadable": "low",
+    # sockets_info
+    "listener_without_keepalive": "high",
+    "connection_without_keepalive": "medium",
+    "ghost_candidate": "high",
+    "keepalive_unknown": "info",
+    "user_timeout_overrides_probes": "low",
+    "socket_options_unreadable": "info",
+    # verify (active proof)
+    "timer_mismatch": "high",
+}
+
+
+@dataclass
+class Finding:
+    """One observation, with a stable id and where it was seen."""
+
+    id: str
+    message: str
+    key: Optional[str] = None
+    file: Optional[str] = None
+    line: Optional[int] = None
+    namespace: Optional[int] = None
+    severity: Optional[str] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> Dict[str, Any]:
+        result = {
+            "id": self.id,
+            "severity": self.severity or FINDING_SEVERITY.get(self.id, "info"),
+            "key": self.key,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "namespace": self.namespace,
+        }
+        result.update(self.extra)
+        return result
+
+
+def detection_time(time: Optional[int], intvl: Optional[int], probes: Optional[int]) -> Optional[int]:
+    """Seconds from the last data received until an idle dead peer is reset: time + intvl * probes.
+
+    None when any part is unknown.
+    """
+    if time is None or intvl is None or probes is None:
+        return None
+    return int(time) + int(intvl) * int(probes)
+
+
+def parse_int(value: Any) -> Optional[int]:
+    """Parse a sysctl integer the way the kernel does for these keys ("0600" is 600); None if not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    sign = 1
+    if text[:1] in "+-":
+        sign = -1 if text[0] == "-" else 1
+        text = text[1:]
+    if not text.isdigit():
+        return None
+    return sign * int(text, 10)
