@@ -1,0 +1,163 @@
+# Copyright (c) 2026, tcp.keepalive developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Read another process's socket options: pidfd_open + pidfd_getfd, getsockopt on the copy, close it.
+
+The copy is a second file descriptor for the same socket, held for a few microseconds; getsockopt never
+blocks and never changes the socket. Two rules keep it harmless (see DESIGN.md):
+- pidfd_getfd needs PTRACE_MODE_ATTACH_REALCREDS over the target (kernel/pid.c, pidfd_getfd()); without
+  it the kernel says EPERM and we fall back to the timer, saying why.
+- The kernel runs __receive_sock() on the copy (net/core/sock.c), which rewrites the socket's cgroup-v1
+  net_cls classid and net_prio index to the *inspector's*. That would change the traffic class of a
+  target in a non-root v1 net_cls/net_prio cgroup (or of any target when the inspector sits in one), so
+  those are skipped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+from dataclasses import dataclass
+
+from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import CgroupInfo
+
+# Generic syscall numbers, shared by x86_64, aarch64 and the other architectures using the unified
+# table since Linux 5.1 (include/uapi/asm-generic/unistd.h: __NR_pidfd_open 434, __NR_pidfd_getfd 438).
+# alpha, ia64 and mips offset them, so those are not supported.
+SYS_PIDFD_OPEN = 434
+SYS_PIDFD_GETFD = 438
+_SUPPORTED_MACHINES = {"x86_64", "aarch64", "arm64", "armv7l", "armv6l", "i686", "i386", "ppc64le", "ppc64",
+                       "s390x", "riscv64", "loongarch64"}
+
+SOL_SOCKET = 1
+SO_KEEPALIVE = 9
+SOL_TCP = 6
+TCP_KEEPIDLE = 4
+TCP_KEEPINTVL = 5
+TCP_KEEPCNT = 6
+TCP_USER_TIMEOUT = 18
+
+# Reasons a socket's options were not read (values of `sockopt_skipped`).
+SKIP_NEVER = "read_socket_options=never"
+SKIP_NO_OWNER = "no owning process visible"
+SKIP_PTRACE = "no ptrace rights over the owner (pidfd_getfd: EPERM)"
+SKIP_NET_CLS = ("owner is in a non-root cgroup-v1 net_cls/net_prio cgroup"
+                " (pidfd_getfd would reset its classid)")
+SKIP_SELF_NET_CLS = "inspector is in a non-root cgroup-v1 net_cls/net_prio cgroup"
+SKIP_UNSUPPORTED = "pidfd_open/pidfd_getfd not available (Linux >= 5.6 needed)"
+SKIP_GONE = "process or descriptor went away"
+SKIP_CHANGED = "descriptor now refers to another file"
+SKIP_ERROR = "getsockopt failed"
+
+
+@dataclass
+class SockOpts:
+    keepalive: bool
+    keepidle: int        # seconds, effective (the namespace sysctl when the socket has no own value)
+    keepintvl: int
+    keepcnt: int
+    user_timeout: int    # milliseconds, 0 = not set
+
+    def as_dict(self) -> dict[str, object]:
+        return {"keepalive": self.keepalive, "keepidle": self.keepidle, "keepintvl": self.keepintvl,
+                "keepcnt": self.keepcnt, "user_timeout": self.user_timeout}
+
+
+def net_cls_unsafe(cgroup: CgroupInfo | None) -> bool:
+    """True when the process sits in a non-root cgroup-v1 net_cls or net_prio cgroup."""
+    if cgroup is None:
+        return False
+    for controllers, path in cgroup.paths.items():
+        names = controllers.split(",")
+        if ("net_cls" in names or "net_prio" in names) and path not in ("", "/"):
+            return True
+    return False
+
+
+class SockOptReader:
+    """Reads socket options of (pid, fd) pairs; keeps one pidfd per pid until close()."""
+
+    def __init__(self) -> None:
+        self.disabled_reason: str | None = None
+        self._pidfds: dict[int, int] = {}
+        self._value = ctypes.c_int(0)
+        self._size = ctypes.c_uint32(4)
+        self._libc = None
+        if platform.machine() not in _SUPPORTED_MACHINES:
+            self.disabled_reason = SKIP_UNSUPPORTED
+            return
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.syscall.restype = ctypes.c_long
+            libc.getsockopt.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+                                        ctypes.c_void_p]
+            self._libc = libc
+        except (OSError, AttributeError):
+            self.disabled_reason = SKIP_UNSUPPORTED
+
+    def __enter__(self) -> SockOptReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for pidfd in self._pidfds.values():
+            if pidfd >= 0:
+                os.close(pidfd)
+        self._pidfds.clear()
+
+    def _pidfd(self, pid: int) -> tuple[int, int]:
+        pidfd = self._pidfds.get(pid)
+        if pidfd is not None:
+            return pidfd, 0
+        assert self._libc is not None
+        result = self._libc.syscall(SYS_PIDFD_OPEN, ctypes.c_int(pid), ctypes.c_uint(0))
+        err = ctypes.get_errno() if result < 0 else 0
+        pidfd = int(result) if result >= 0 else -1
+        self._pidfds[pid] = pidfd
+        return pidfd, err
+
+    def _getsockopt(self, fd: int, level: int, option: int) -> int:
+        assert self._libc is not None
+        self._size.value = 4
+        if self._libc.getsockopt(fd, level, option, ctypes.byref(self._value), ctypes.byref(self._size)) != 0:
+            raise OSError(ctypes.get_errno(), "getsockopt")
+        return self._value.value
+
+    def read(self, pid: int, fd: int, inode: int) -> tuple[SockOpts | None, str | None]:
+        """(options, None) or (None, reason)."""
+        if self.disabled_reason:
+            return None, self.disabled_reason
+        assert self._libc is not None
+        pidfd, err = self._pidfd(pid)
+        if pidfd < 0:
+            return None, self._reason(err)
+        copy = self._libc.syscall(SYS_PIDFD_GETFD, ctypes.c_int(pidfd), ctypes.c_int(fd), ctypes.c_uint(0))
+        if copy < 0:
+            return None, self._reason(ctypes.get_errno())
+        copy = int(copy)
+        try:
+            if os.fstat(copy).st_ino != inode:
+                return None, SKIP_CHANGED
+            return SockOpts(
+                keepalive=bool(self._getsockopt(copy, SOL_SOCKET, SO_KEEPALIVE)),
+                keepidle=self._getsockopt(copy, SOL_TCP, TCP_KEEPIDLE),
+                keepintvl=self._getsockopt(copy, SOL_TCP, TCP_KEEPINTVL),
+                keepcnt=self._getsockopt(copy, SOL_TCP, TCP_KEEPCNT),
+                user_timeout=self._getsockopt(copy, SOL_TCP, TCP_USER_TIMEOUT),
+            ), None
+        except OSError:
+            return None, SKIP_ERROR
+        finally:
+            os.close(copy)
+
+    def _reason(self, err: int) -> str:
+        if err == errno.ENOSYS:
+            self.disabled_reason = SKIP_UNSUPPORTED
+            return SKIP_UNSUPPORTED
+        if err in (errno.EPERM, errno.EACCES):
+            return SKIP_PTRACE
+        return SKIP_GONE
