@@ -645,3 +645,190 @@ def _explicit_key(parsed: ParsedLine) -> str | None:
 def editable(path: str) -> bool:
     """Files a module may edit to comment out conflicts: under /etc only (not vendor dirs, not /run)."""
     return os.path.normpath(path).startswith(EDITABLE_PREFIX)
+
+
+# --------------------------------------------------------------------------------------------------
+# Persist planning: what `tcp.keepalive.settings` writes, and what would still win at boot
+# --------------------------------------------------------------------------------------------------
+ON_CONFLICT = ("fail", "warn", "comment_out")
+MAX_COMMENT_ROUNDS = 20
+
+
+@dataclass
+class Conflict:
+    """A definition that would win over `file` at boot (or a file masking it)."""
+
+    key: str
+    file: str
+    line: int | None
+    value: str | None
+    action: str  # failed | warned | commented_out | not_editable
+    reason: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "file": self.file,
+            "line": self.line,
+            "value": self.value,
+            "action": self.action,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class PersistPlan:
+    loader: str
+    loader_reason: str
+    file: str  # as requested
+    target: str  # the file actually edited (symlinks resolved inside root)
+    edits: dict[str, tuple[str | None, str | None]]  # host path -> (before, after); None = absent
+    boot_before: dict[str, int | None]
+    boot_after: dict[str, int | None]
+    conflicts: list[Conflict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None  # set when the module must fail and change nothing
+
+
+def _where(definition: Definition) -> str:
+    via = f" (read through {definition.via})" if definition.via else ""
+    return f"{definition.file} line {definition.line}{via}"
+
+
+def plan_persist(
+    root: str,
+    requested_loader: str,
+    file: str,
+    values: dict[str, int],
+    state: str = "present",
+    on_conflict: str = "fail",
+    keys: Iterable[str] | None = None,
+) -> PersistPlan:
+    """Plan the edit of `file` and every comment-out, and the boot values that result.
+
+    `values` are the wanted numbers (state=present); `keys` the keys to remove (state=absent, default
+    all three). Nothing is written: the caller applies `edits` when `error` is None.
+    """
+    loader, reason = detect_loader(root, requested_loader)
+    model_before = boot_model(root, loader)
+    plan = PersistPlan(loader, reason, file, file, {}, dict(model_before.boot), dict(model_before.boot))
+    target, error = resolve(root, file)
+    plan.target = target
+    if error or target == "/dev/null":
+        plan.error = f"file {file} cannot be edited: " + (error or "it is a symlink to /dev/null (a mask)")
+        return plan
+    if os.path.isdir(host_path(root, target)):
+        plan.error = f"file {file} is a directory; give the path of a *.conf file"
+        return plan
+    before = load_text(root, target)
+    if state == "absent":
+        after = plan_remove(before, keys if keys is not None else KEYS)
+    else:
+        after = plan_set(before, values)
+    overrides: Overrides = {target: after}
+    if state == "present":
+        _check_conflicts(plan, root, loader, overrides, values, on_conflict)
+    model_after = boot_model(root, loader, overrides)
+    plan.boot_after = dict(model_after.boot)
+    for path, text in overrides.items():
+        old = before if path == target else load_text(root, path)
+        if old != text:
+            plan.edits[path] = (old, text)
+    return plan
+
+
+def _check_conflicts(
+    plan: PersistPlan,
+    root: str,
+    loader: str,
+    overrides: Overrides,
+    values: dict[str, int],
+    on_conflict: str,
+) -> None:
+    for _round in range(MAX_COMMENT_ROUNDS):
+        model = boot_model(root, loader, overrides)
+        if not model.reads(plan.target):
+            _not_read(plan, model, values, on_conflict)
+            return
+        winners = [
+            model.boot_source[key]
+            for key in KEYS
+            if key in values and model.boot[key] != values[key] and model.boot_source[key] is not None
+        ]
+        winners = [d for d in winners if d is not None and d.file != plan.target]
+        if not winners:
+            return
+        if on_conflict != "comment_out":
+            _report(plan, winners, loader, on_conflict)
+            return
+        stuck = [d for d in winners if not editable(d.file)]
+        if stuck:
+            _report(plan, stuck, loader, "not_editable")
+            return
+        for definition in winners:
+            text = load_text(root, definition.file, overrides) or ""
+            why = f"{definition.sysctl} is managed in {plan.target}"
+            overrides[definition.file] = comment_out(text, [definition.line], why)
+            plan.conflicts.append(
+                Conflict(
+                    definition.key, definition.file, definition.line, definition.value, "commented_out", why
+                )
+            )
+    plan.error = "conflicting definitions kept appearing after commenting out; nothing changed"
+
+
+def _report(plan: PersistPlan, winners: list[Definition], loader: str, mode: str) -> None:
+    lines = []
+    for definition in winners:
+        text = (
+            f"{SYSCTL_NAMES[definition.key]} = {definition.value} in {_where(definition)} is read after "
+            f"{plan.target} and would win at boot (loader {loader})"
+        )
+        lines.append(text)
+        action = {"fail": "failed", "warn": "warned", "not_editable": "not_editable"}[mode]
+        plan.conflicts.append(
+            Conflict(definition.key, definition.file, definition.line, definition.value, action, text)
+        )
+    if mode == "warn":
+        plan.warnings.extend(lines)
+    elif mode == "fail":
+        plan.error = (
+            "; ".join(lines)
+            + ". Nothing was changed: remove or fix those lines, or use on_conflict=comment_out "
+            "(files under /etc only) or on_conflict=warn"
+        )
+    else:
+        plan.error = (
+            "; ".join(lines)
+            + ". on_conflict=comment_out only edits files under /etc, not vendor directories "
+            "or /run: override that file with a same-named copy in /etc/sysctl.d, or rename "
+            f"{plan.file} so that it sorts after it. Nothing was changed"
+        )
+
+
+def _not_read(plan: PersistPlan, model: BootModel, values: dict[str, int], on_conflict: str) -> None:
+    masker = model.masker_of(plan.file) or model.masker_of(plan.target)
+    if masker is None:
+        plan.warnings.append(
+            f"{plan.file} is not read at boot by {model.loader} (it must be a *.conf file in one of "
+            f"{', '.join(search_dirs(model.loader))}"
+            + (" or /etc/sysctl.conf" if model.loader == "procps" else "")
+            + "): the values are persisted there but will not be applied at boot"
+        )
+        return
+    what = "a symlink to /dev/null" if masker.null_mask else "a same-named file in an earlier directory"
+    text = f"{plan.file} is masked by {masker.path} ({what}), so {model.loader} never reads it at boot"
+    for key in KEYS:
+        if key in values:
+            action = (
+                "warned"
+                if on_conflict == "warn"
+                else ("not_editable" if on_conflict == "comment_out" else "failed")
+            )
+            plan.conflicts.append(Conflict(key, masker.path, None, None, action, text))
+    if on_conflict == "warn":
+        plan.warnings.append(text)
+    else:
+        plan.error = (
+            text + ". Nothing was changed: write to the masking file instead (option file) or remove the mask"
+        )
