@@ -78,18 +78,6 @@ class Measurement:
         }
 
 
-def import_collection() -> str:
-    """Make `ansible_collections.tcp.keepalive` importable (tests/conftest.py knows how); return the root."""
-    import importlib.util
-
-    conftest = os.path.join(REPO, "tests", "conftest.py")
-    spec = importlib.util.spec_from_file_location("_tcp_keepalive_conftest", conftest)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ROOT
-
-
 def measure_once(command: Sequence[str], env: dict[str, str] | None = None,
                  capture_json: bool = False, timeout: float = 1800.0) -> Sample:
     """Run `command` once under a fresh _measure.py wrapper; return its wall time and peak RSS."""
