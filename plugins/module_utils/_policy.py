@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ansible_collections.tcp.keepalive.plugins.module_utils import _netns, _procsys, _sysctl_conf
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
     FINDING_SEVERITY,
     KERNEL_DEFAULTS,
@@ -96,6 +97,7 @@ class AuditFacts:
     model: Any  # _sysctl_conf.BootModel
     namespaces: list[NamespaceReport]
     hidden_processes: int = 0
+    runtime_errors: dict[str, str] = field(default_factory=dict)  # key -> why /proc/sys could not be read
 
 
 # ---------------------------------------------------------------------------------------------- input
@@ -180,21 +182,19 @@ def settings_report(runtime: Values, model: Any) -> dict[str, dict[str, Any]]:
 # ------------------------------------------------------------------------------------------- findings
 
 
-def _missing_key(values: Values, namespace: NamespaceReport | None = None) -> list[Finding]:
+def _missing_key(
+    values: Values, namespace: NamespaceReport | None = None, errors: dict[str, str] | None = None
+) -> list[Finding]:
     found = []
     for key in KEYS:
-        if values.get(key) is None:
-            where = f" in {namespace.describe()}" if namespace else ""
-            found.append(
-                Finding(
-                    id="missing_key",
-                    key=key,
-                    file="/" + PROC_SYS_RELPATH[key],
-                    namespace=namespace.inode if namespace else None,
-                    message=f"{SYSCTL_NAMES[key]} cannot be read{where} (kernel without it, or IPv4 disabled): "
-                    "its value is unknown",
-                )
-            )
+        if values.get(key) is not None:
+            continue
+        where = f" in {namespace.describe()}" if namespace else ""
+        why = (errors or {}).get(key) or "kernel without it, or IPv4 disabled"
+        message = f"{SYSCTL_NAMES[key]} cannot be read{where} ({why}): its value is unknown"
+        inode = namespace.inode if namespace else None
+        found.append(Finding(id="missing_key", key=key, file="/" + PROC_SYS_RELPATH[key], namespace=inode,
+                             message=message))
     return found
 
 
@@ -205,25 +205,14 @@ def _drift(runtime: Values, model: Any) -> list[Finding]:
         if now is None or now == boot:
             continue
         source = model.boot_source.get(key)
+        name = SYSCTL_NAMES[key]
         if source is None:
-            found.append(
-                Finding(
-                    id="not_persisted",
-                    key=key,
-                    message=f"{SYSCTL_NAMES[key]} is {now} at runtime but no file persists it: after a reboot it "
-                    f"is back to the kernel default {boot}",
-                )
-            )
+            message = (f"{name} is {now} at runtime but no file persists it: after a reboot it is back to "
+                       f"the kernel default {boot}")
+            found.append(Finding(id="not_persisted", key=key, message=message))
         else:
-            found.append(
-                Finding(
-                    id="drift",
-                    key=key,
-                    file=source.file,
-                    line=source.line,
-                    message=f"{SYSCTL_NAMES[key]} is {now} at runtime but boot sets {boot} at {_where(source)}",
-                )
-            )
+            message = f"{name} is {now} at runtime but boot sets {boot} at {_where(source)}"
+            found.append(Finding(id="drift", key=key, file=source.file, line=source.line, message=message))
     return found
 
 
@@ -241,6 +230,23 @@ def _masked_by(model: Any, path: str) -> str | None:
     return None
 
 
+def _lost_reason(model: Any, key: str, definition: Any) -> str:
+    """Why a definition that is not overridden by a winner still does not apply at boot."""
+    mask = _masked_by(model, definition.file)
+    if mask:
+        return f"is never applied: the file is masked by {mask}"
+    excluded = getattr(model, "excluded", {}).get(key) or []
+    if definition.glob and excluded:
+        return "is not applied at boot: the key is excluded from globs at {}:{}".format(*excluded[0])
+    later = model.definitions.get(key, [])
+    index = later.index(definition) if definition in later else -1
+    if 0 <= index < len(later) - 1:
+        last = later[-1]
+        return (f"is not applied at boot: {model.loader} uses the later {last.value!r} at {_where(last)}, "
+                "which the kernel rejects, so the key stays at the kernel default")
+    return f"is not applied at boot by loader {model.loader}"
+
+
 def _overridden(model: Any) -> list[Finding]:
     found = []
     for key in KEYS:
@@ -249,31 +255,33 @@ def _overridden(model: Any) -> list[Finding]:
                 continue
             text = f"{SYSCTL_NAMES[key]} = {definition.value} at {_where(definition)}"
             if definition.overridden_by:
+                if tuple(definition.overridden_by) == (definition.file, definition.line):
+                    continue  # the same line read twice (procps: 99-sysctl.conf symlink, then sysctl.conf)
                 winner = _find_definition(model, key, definition.overridden_by)
                 by = "{}:{}".format(*definition.overridden_by)
                 value = f" (value {winner.value})" if winner is not None else ""
                 message = f"{text} is overridden at boot by {by}{value}"
-            elif _masked_by(model, definition.file):
-                mask = _masked_by(model, definition.file)
-                message = f"{text} is never applied: the file is masked by {mask}"
+            elif definition.int_value is None:
+                continue  # an invalid value: reported as unparsable_line
             else:
-                message = f"{text} is not applied at boot by loader {model.loader}"
-            found.append(
-                Finding(
-                    id="overridden_at_boot",
-                    key=key,
-                    file=definition.file,
-                    line=definition.line,
-                    message=message,
-                )
-            )
+                message = f"{text} {_lost_reason(model, key, definition)}"
+            found.append(Finding(id="overridden_at_boot", key=key, file=definition.file, line=definition.line,
+                                 message=message))
     return found
+
+
+def _unique_locations(definitions: list[Any]) -> list[Any]:
+    """One definition per file:line (procps reads /etc/sysctl.conf twice through the 99- symlink)."""
+    seen: dict[tuple, Any] = {}
+    for definition in definitions:
+        seen.setdefault((definition.file, definition.line), definition)
+    return list(seen.values())
 
 
 def _conflicts(model: Any) -> list[Finding]:
     found = []
     for key in KEYS:
-        definitions = model.definitions.get(key, [])
+        definitions = _unique_locations(model.definitions.get(key, []))
         distinct = {d.int_value if d.int_value is not None else d.value for d in definitions}
         if len(distinct) < 2:
             continue
@@ -308,16 +316,10 @@ def _unparsable(model: Any) -> list[Finding]:
     for key in KEYS:
         for definition in model.definitions.get(key, []):
             if definition.int_value is None and (definition.file, definition.line) not in seen:
-                found.append(
-                    Finding(
-                        id="unparsable_line",
-                        key=key,
-                        file=definition.file,
-                        line=definition.line,
-                        message=f"{SYSCTL_NAMES[key]} = {definition.value!r} at {_where(definition)} is not an "
-                        "integer: the loader fails to write it",
-                    )
-                )
+                message = (f"{SYSCTL_NAMES[key]} = {definition.value!r} at {_where(definition)} is not an "
+                           "integer: the loader fails to write it")
+                found.append(Finding(id="unparsable_line", key=key, file=definition.file,
+                                     line=definition.line, message=message))
     return found
 
 
@@ -443,7 +445,7 @@ def findings(facts: AuditFacts, policy: Policy) -> list[Finding]:
     """Every finding for these facts, in a stable order (namespace, id, key, file, line)."""
     model = facts.model
     boot: Values = {key: boot_value(model, key) for key in KEYS}
-    found = _missing_key(facts.runtime)
+    found = _missing_key(facts.runtime, errors=facts.runtime_errors)
     found += _drift(facts.runtime, model)
     found += _overridden(model) + _conflicts(model) + _unparsable(model) + _unreadable(model)
     found += _against_expected(facts.runtime, policy, "at runtime")
@@ -482,25 +484,29 @@ def build_result(facts: AuditFacts, policy: Policy) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------- fact gathering
 
 
-def gather_namespaces(
-    runtime: Values, mode: str, root: str = "/", timeout: float = 5.0
-) -> tuple[list[NamespaceReport], int]:
-    """The current namespace only, or every namespace on the host (each read in a forked child)."""
-    from ansible_collections.tcp.keepalive.plugins.module_utils import _netns
+def read_runtime(root: str = "/") -> tuple[Values, dict[str, str]]:
+    """Live values of the caller's namespace; a key that cannot be read is None, with the reason."""
+    values: Values = {}
+    errors: dict[str, str] = {}
+    for key in KEYS:
+        try:
+            values[key] = _procsys.read_value(key, root)
+        except _procsys.ProcSysError as exc:
+            values[key], errors[key] = None, str(exc)
+    return values, errors
 
+
+def gather_namespaces(runtime: Values, mode: str, root: str = "/",
+                      timeout: float = _netns.DEFAULT_TIMEOUT) -> tuple[list[NamespaceReport], int]:
+    """The current namespace only, or every namespace on the host (each other one read in a forked child)."""
     if mode == "current":
         inode = _netns.current_namespace_inode(root)
         return [NamespaceReport(inode=inode, current=True, values=dict(runtime))], 0
     scan = _netns.list_namespaces(root)
     reports = []
     for namespace in scan.namespaces:
-        report = NamespaceReport(
-            inode=namespace.inode,
-            current=namespace.current,
-            values=dict(runtime),
-            names=list(namespace.names),
-            processes=list(namespace.processes),
-        )
+        report = NamespaceReport(inode=namespace.inode, current=namespace.current, values=dict(runtime),
+                                 names=list(namespace.names), processes=list(namespace.processes))
         if not namespace.current:
             read = _netns.read_namespace(namespace, root=root, timeout=timeout)
             report.values, report.error = dict(read.values), read.error
@@ -509,30 +515,16 @@ def gather_namespaces(
 
 
 def gather_facts(root: str = "/", loader: str = "auto", namespaces: str = "current") -> AuditFacts:
-    from ansible_collections.tcp.keepalive.plugins.module_utils import _procsys, _sysctl_conf
-
-    runtime = _procsys.read_values(root)
-    runtime = {key: runtime.get(key) for key in KEYS}
+    runtime, errors = read_runtime(root)
     loader_name, reason = _sysctl_conf.detect_loader(root, loader)
     model = _sysctl_conf.boot_model(root, loader_name)
     reports, hidden = gather_namespaces(runtime, namespaces, root)
-    return AuditFacts(
-        runtime=runtime,
-        loader=loader_name,
-        loader_reason=reason,
-        model=model,
-        namespaces=reports,
-        hidden_processes=hidden,
-    )
+    return AuditFacts(runtime=runtime, loader=loader_name, loader_reason=reason, model=model,
+                      namespaces=reports, hidden_processes=hidden, runtime_errors=errors)
 
 
-def audit(
-    root: str = "/",
-    expected: Any = None,
-    max_detection_time: Any = None,
-    loader: str = "auto",
-    namespaces: str = "current",
-) -> dict[str, Any]:
+def audit(root: str = "/", expected: Any = None, max_detection_time: Any = None, loader: str = "auto",
+          namespaces: str = "current") -> dict[str, Any]:
     """Everything tcp.keepalive.settings_info returns. Raises PolicyError for bad input only."""
     policy = parse_policy(expected, max_detection_time)
     if loader not in LOADERS:
