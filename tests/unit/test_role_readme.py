@@ -74,13 +74,16 @@ def _role(tmp_path: Path, spec: str = SPEC, readme: str | None = None) -> Path:
 
 
 # The shipped roles, plus any other role that has an argument spec.
-ROLES_TO_CHECK = sorted(set(SHIPPED_ROLES) | {path.name for path in role_readme.role_dirs(REPO / "roles", [])})
+ROLES_TO_CHECK = sorted(
+    set(SHIPPED_ROLES) | {path.name for path in role_readme.role_dirs(REPO / "roles", [])}
+)
 
 
 @pytest.mark.parametrize("role", ROLES_TO_CHECK)
 def test_role_readme_in_step_with_argument_specs(role: str) -> None:
     role_dir = REPO / "roles" / role
-    assert (role_dir / "meta" / "argument_specs.yml").is_file(), f"roles/{role}/meta/argument_specs.yml missing"
+    spec = role_dir / "meta" / "argument_specs.yml"
+    assert spec.is_file(), f"roles/{role}/meta/argument_specs.yml missing"
     problems = role_readme.check_role(role_dir)
     assert problems == [], "\n".join(problems)
 
@@ -150,7 +153,8 @@ def test_hand_written_table_is_replaced_and_prose_kept(tmp_path: Path) -> None:
     for kept in ("Intro prose.", "Set these in group_vars.", "After-table note.", "## License", "GPL-3.0"):
         assert kept in text
     assert "| demo_time | 300 |" not in text
-    assert text.index("Set these in group_vars.") < text.index(role_readme.BEGIN) < text.index("After-table note.")
+    block_at = text.index(role_readme.BEGIN)
+    assert text.index("Set these in group_vars.") < block_at < text.index("After-table note.")
     assert role_readme.check_role(role) == []
     # a second run changes nothing
     before = text
@@ -190,3 +194,14 @@ def test_multiple_entry_points_get_a_section_each(tmp_path: Path) -> None:
     text = (role / "README.md").read_text("utf-8")
     assert text.index("### Entry point `main`") < text.index("### Entry point `report`")
     assert "This entry point takes no variables." in text
+
+
+def test_ansible_markup_becomes_markdown() -> None:
+    text = role_readme.markup_to_markdown(
+        "Write C(/proc/sys/x) when O(apply=true); V(false) skips; see M(tcp.keepalive.settings), "
+        "I(never) B(always) U(https://example.invalid) L(the docs, https://example.invalid/d) (plain parens)."
+    )
+    assert text == (
+        "Write `/proc/sys/x` when `apply=true`; `false` skips; see `tcp.keepalive.settings`, "
+        "*never* **always** <https://example.invalid> [the docs](https://example.invalid/d) (plain parens)."
+    )
