@@ -144,6 +144,24 @@ def finding_fails(finding: Mapping[str, Any], fail_on: Sequence[str]) -> bool:
     return finding.get("id") in fail_on or finding.get("severity") in fail_on
 
 
+def check_for(finding: Mapping[str, Any]) -> str:
+    """The check a finding belongs to.
+
+    By id, except where settings_info uses one id for several scopes: a finding about another network
+    namespace (its inode set) belongs to `namespaces`, and a `not_expected` about the boot value (scope
+    "boot", or "after boot" in the message when the module gives no scope) belongs to `persistence`.
+    """
+    fid = finding.get("id")
+    source = finding.get("source")
+    if source == "settings" and finding.get("namespace") is not None and fid != "unreadable_file":
+        return "namespaces"
+    if fid == "not_expected":
+        scope = finding.get("scope")
+        if scope == "boot" or (scope is None and "after boot" in str(finding.get("message", ""))):
+            return "persistence"
+    return _CHECK_BY_FINDING.get(str(fid), OTHER_CHECK)
+
+
 def format_socket(socket: Any) -> str:
     """A socket as 'local -> remote (state)' whatever shape the module gave it."""
     if socket is None:
@@ -423,7 +441,7 @@ def evaluate_host(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str
         for item in _as_list(results[source].get("findings")):
             finding = _normalize_finding(item, source)
             all_findings.append(finding)
-            findings_by_check[_CHECK_BY_FINDING.get(finding["id"], OTHER_CHECK)].append(finding)
+            findings_by_check[check_for(finding)].append(finding)
     expected = _as_dict(policy.get("expected"))
     for finding in _timer_findings(results["timer"], expected.get("time")):
         all_findings.append(finding)
