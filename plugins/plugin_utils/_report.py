@@ -251,6 +251,16 @@ def _detection(settings: Mapping[str, Any], values: Mapping[str, Mapping[str, in
     return result
 
 
+def _source_text(source: Any) -> str:
+    """settings_info's boot_source: {file, line} of the winning definition, or "kernel_default"."""
+    if isinstance(source, Mapping) and source.get("file"):
+        line = f":{source['line']}" if source.get("line") else ""
+        return f"from {source['file']}{line}"
+    if source == "kernel_default":
+        return "kernel default"
+    return f"from {source}"
+
+
 def _triple(values: Mapping[str, Any]) -> str:
     return " ".join(f"{key}={values.get(key) if values.get(key) is not None else '?'}" for key in KEYS)
 
@@ -283,7 +293,7 @@ def _check_header(name: str, policy: Mapping[str, Any], facts: Mapping[str, Any]
     if name == "runtime_values":
         return f"expected {_triple(expected)}; found live {_triple(values['runtime'])}"
     if name == "persistence":
-        sources = ", ".join(f"{k} from {v}" for k, v in facts["boot_sources"].items() if v)
+        sources = ", ".join(f"{k} {_source_text(v)}" for k, v in facts["boot_sources"].items() if v)
         found = f"found after reboot {_triple(values['boot'])}"
         return f"expected {_triple(expected)} after reboot; {found}" + (f" ({sources})" if sources else "")
     if name == "detection_time":

@@ -69,6 +69,8 @@ def test_live_only_host_fails_persistence_not_runtime(tmp_path):
     assert persistence["status"] == "fail"
     assert "/etc/sysctl.d/10-old.conf:1" in persistence["message"]
     assert "found after reboot time=7200 intvl=75 probes=9" in persistence["message"]
+    sources = "(time from /etc/sysctl.d/10-old.conf:1, intvl kernel default, probes kernel default)"
+    assert sources in persistence["message"]
     assert {f["id"] for f in persistence["failing"]} == {"drift", "not_persisted", "not_expected"}
     detection = _check(record, "detection_time")
     assert detection["status"] == "fail" and "7875 s after reboot" in detection["message"]
