@@ -63,7 +63,11 @@ def writable(key: str, root: str = "/") -> str | None:
     if not os.path.exists(path):
         return f"{path} does not exist, so {SYSCTL_NAMES[key]} cannot be set live here"
     if not os.access(path, os.W_OK):
-        return _read_only_message(path, os.strerror(errno.EACCES))
+        try:
+            read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+        except OSError:
+            read_only = False
+        return _read_only_message(path, os.strerror(errno.EROFS if read_only else errno.EACCES))
     return None
 
 

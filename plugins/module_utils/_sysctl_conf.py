@@ -393,8 +393,11 @@ def list_files(root: str = "/", loader: str = "procps", overrides: Overrides | N
         group = by_name[name]
         # A dangling/unreadable symlink does not mask (systemd skips entries it cannot stat).
         winner = next((c for c in group if c.readable), None)
+        after_winner = False
         for conf in group:
-            if winner is not None and conf is not winner:
+            if conf is winner:
+                after_winner = True
+            elif after_winner and winner is not None:
                 conf.masked_by = winner.path
                 conf.null_mask = winner.null_mask
         ordered.extend(group)
