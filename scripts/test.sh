@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Every test, in order: venv -> ruff -> pytest (unit + integration) -> ansible-test sanity -> ansible-lint
+# -> Docker engine + base images -> every Molecule scenario under molecule/ (in parallel, see molecule.sh).
+# Each stage runs even when an earlier one failed (except those that need what failed); a summary table of
+# stage results and durations is printed at the end, and the exit status is non-zero if any stage failed.
+# Logs: tests/output/ (pytest.log, sanity.log, ansible-lint.log, molecule/<scenario>.log).
+source "$(dirname "$0")/lib.sh"
+set +e  # stage failures are recorded, not fatal
+cd "$REPO" || exit 1
+
+OUTPUT="$REPO/tests/output"
+mkdir -p "$OUTPUT"
+STAGES=()
+RESULTS=()
+DURATIONS=()
+FAILED=0
+RUN_START=$SECONDS
+
+record() {  # record NAME RESULT SECONDS
+  STAGES+=("$1"); RESULTS+=("$2"); DURATIONS+=("$3")
+  [[ "$2" == passed ]] || FAILED=1
+}
+
+stage() {  # stage NAME COMMAND...: run, show output live, keep a copy in tests/output/NAME.log
+  local name="$1" start=$SECONDS rc
+  shift
+  printf '\n==================== %s ====================\n' "$name"
+  "$@" 2>&1 | tee "$OUTPUT/$name.log"
+  rc=${PIPESTATUS[0]}
+  if [[ $rc -eq 0 ]]; then record "$name" passed $((SECONDS - start))
+  else record "$name" "FAILED (rc $rc)" $((SECONDS - start)); fi
+  return "$rc"
+}
+
+summary() {
+  local i
+  printf '\n==================== summary ====================\n'
+  printf '%-34s %-20s %8s\n' STAGE RESULT SECONDS
+  for i in "${!STAGES[@]}"; do
+    printf '%-34s %-20s %8s\n' "${STAGES[$i]}" "${RESULTS[$i]}" "${DURATIONS[$i]}"
+  done
+  printf '%-34s %-20s %8s\n' total "$([[ $FAILED -eq 0 ]] && echo passed || echo FAILED)" $((SECONDS - RUN_START))
+}
+
+# shellcheck disable=SC2317  # called from the INT/TERM trap
+on_interrupt() {
+  log "interrupted: cleaning up containers"
+  bash "$REPO/scripts/molecule.sh" --cleanup-only >/dev/null 2>&1
+  record interrupted "FAILED (signal)" 0
+  summary
+  exit 130
+}
+trap on_interrupt INT TERM
+
+stage venv bash scripts/venv.sh
+venv_rc=$?
+# Re-read PATH: the venv may have been created just now.
+export PATH="$VENV/bin:$PATH"
+
+if [[ $venv_rc -eq 0 ]]; then
+  stage ruff ruff check .
+  stage pytest python -m pytest tests/unit tests/integration
+  stage sanity bash scripts/sanity.sh
+  stage ansible-lint ansible-lint
+else
+  for name in ruff pytest sanity ansible-lint; do record "$name" "not run (no venv)" 0; done
+fi
+
+if stage docker bash scripts/docker-up.sh && stage images bash scripts/images.sh && [[ $venv_rc -eq 0 ]]; then
+  # molecule.sh prints its own per-scenario table; fold its rows into ours.
+  molecule_start=$SECONDS
+  bash scripts/molecule.sh --results "$OUTPUT/molecule/results.tsv"
+  molecule_rc=$?
+  if [[ -s "$OUTPUT/molecule/results.tsv" ]]; then
+    while IFS=$'\t' read -r scenario result seconds; do
+      record "molecule $scenario" "$result" "$seconds"
+    done < "$OUTPUT/molecule/results.tsv"
+  fi
+  if [[ $molecule_rc -eq 0 ]]; then record "molecule (wall time)" passed $((SECONDS - molecule_start))
+  else record "molecule (wall time)" "FAILED (rc $molecule_rc)" $((SECONDS - molecule_start)); fi
+else
+  record molecule "not run (no docker/images/venv)" 0
+fi
+
+summary
+exit "$FAILED"
