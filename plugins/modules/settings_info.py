@@ -30,21 +30,14 @@ extends_documentation_fragment:
 options:
   expected:
     description:
-      - Values the keys must have, at runtime and after boot (and at runtime in every other namespace
-        read with O(namespaces=all)). Any key left out is not checked.
+      - Values the keys must have, at runtime and after boot (and at runtime in every other namespace read
+        with O(namespaces=all)). A dict with any of these keys; a key left out is not checked.
+      - C(time), expected C(net.ipv4.tcp_keepalive_time), idle seconds before the first probe (1-32767).
+      - C(intvl), expected C(net.ipv4.tcp_keepalive_intvl), seconds between probes (1-32767).
+      - C(probes), expected C(net.ipv4.tcp_keepalive_probes), unanswered probes before the reset (1-127).
+      - Any other key, or a value that is not an integer in range, fails the module with a message naming it.
       - A difference gives a C(not_expected) finding and makes RV(compliant) false.
     type: dict
-    suboptions:
-      time:
-        description:
-          - Expected C(net.ipv4.tcp_keepalive_time), seconds of idleness before the first probe (1-32767).
-        type: int
-      intvl:
-        description: Expected C(net.ipv4.tcp_keepalive_intvl), seconds between probes (1-32767).
-        type: int
-      probes:
-        description: Expected C(net.ipv4.tcp_keepalive_probes), unanswered probes before the reset (1-127).
-        type: int
   max_detection_time:
     description:
       - Longest time, in seconds, an idle connection to a dead peer may stay open, that is
@@ -289,14 +282,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tcp.keepalive.plugins.module_utils._policy import PolicyError, audit
 
 ARGUMENT_SPEC = {
-    "expected": {
-        "type": "dict",
-        "options": {
-            "time": {"type": "int"},
-            "intvl": {"type": "int"},
-            "probes": {"type": "int"},
-        },
-    },
+    # Keys and values of `expected` are checked by _policy.parse_policy, not by suboptions: ansible-core's
+    # suboption handling answers a non-dict value with a message that does not name the option.
+    "expected": {"type": "dict"},
     "max_detection_time": {"type": "int"},
     "loader": {"type": "str", "default": "auto", "choices": ["auto", "systemd", "procps"]},
     "namespaces": {"type": "str", "default": "current", "choices": ["current", "all"]},
