@@ -316,7 +316,8 @@ def argument_spec() -> dict[str, Any]:
 def parse_value(option: str, raw: Any) -> int:
     """A user value as a decimal integer within LIMITS; ValueError with a message naming the option."""
     low, high = LIMITS[option]
-    number = None if isinstance(raw, float) else parse_int(raw)
+    # parse_int() reads decimal ("0600" is 600), which is what a user means; floats and blanks are refused.
+    number = None if isinstance(raw, float) or not str(raw).strip() else parse_int(raw)
     if number is None or not low <= number <= high:
         raise ValueError(
             f"{option} must be an integer from {low} to {high} ({SYSCTL_NAMES[option]}), got {raw!r}"
