@@ -362,7 +362,7 @@ class ServiceStats:
     user_timeout_overrides: int = 0
     detection_exceeded: int = 0
     examples: dict[str, list[str]] = field(default_factory=dict)
-    namespaces: set[int] = field(default_factory=set)
+    namespaces: set[int | None] = field(default_factory=set)   # None: the current namespace
 
     def wants_example(self, kind: str) -> bool:
         return len(self.examples.get(kind, ())) < MAX_EXAMPLES
@@ -656,8 +656,7 @@ class Scan:
         if item.ghost:
             self.ghosts += 1
         stats = self.service(owner)
-        if context.inode is not None:
-            stats.namespaces.add(context.inode)
+        stats.namespaces.add(finding_namespace(context))
         if sock.state == LISTEN:
             self.count_listener(context, stats, owner, item)
         elif sock.state in CONNECTED:
@@ -674,7 +673,7 @@ class Scan:
             stats.listeners_without_keepalive += 1
             self.listeners_without += 1
             self.listener_findings.append(Finding(
-                id="listener_without_keepalive", namespace=context.inode,
+                id="listener_without_keepalive", namespace=finding_namespace(context),
                 message=(f"{stats.name} listens on {local} without SO_KEEPALIVE: every connection it "
                          "accepts inherits that and can never detect a dead peer"),
                 extra={"pid": owner.pid, "service": stats.name, "socket": local},
@@ -771,6 +770,11 @@ class Scan:
         }
         return {"sockets": sockets, "services": [stats.as_dict() for stats in services], "summary": summary,
                 "findings": findings}
+
+
+def finding_namespace(context: NamespaceContext) -> int | None:
+    """Findings name other namespaces by inode and the module's own as null, as settings_info does."""
+    return None if context.current else context.inode
 
 
 def service_findings(stats: ServiceStats, options: ScanOptions) -> Iterator[Finding]:
