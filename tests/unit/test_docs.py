@@ -1,0 +1,139 @@
+# Copyright (c) 2026, tcp.keepalive developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""docs/ stays true to the code: findings table, generated reference, antsibull-docs lint, links, numbers."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
+    FINDING_SEVERITY,
+    KERNEL_DEFAULTS,
+    LIMITS,
+    detection_time,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
+BIN = Path(sys.executable).parent
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _collections_root() -> str:
+    # tests/conftest.py put the collections root (holding ansible_collections/tcp/keepalive) on sys.path.
+    for entry in sys.path:
+        if (Path(entry) / "ansible_collections" / "tcp" / "keepalive" / "galaxy.yml").is_file():
+            return entry
+    raise AssertionError("tests/conftest.py did not make tcp.keepalive importable")
+
+
+def _env() -> dict:
+    return dict(
+        os.environ,
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        ANSIBLE_COLLECTIONS_PATH=_collections_root(),
+        ANSIBLE_NOCOLOR="1",
+    )
+
+
+def _markdown_pages() -> list:
+    return [REPO / "README.md", *sorted(DOCS.rglob("*.md")), *sorted(REPO.glob("roles/*/README.md"))]
+
+
+def _findings_table() -> dict:
+    rows = {}
+    for line in (DOCS / "findings.md").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^\| `([a-z_]+)` \| (high|medium|low|info) \|", line)
+        if match:
+            assert match.group(1) not in rows, f"{match.group(1)} listed twice in docs/findings.md"
+            rows[match.group(1)] = match.group(2)
+    return rows
+
+
+def test_findings_page_lists_every_finding_id_with_its_severity() -> None:
+    documented = _findings_table()
+    missing = sorted(set(FINDING_SEVERITY) - set(documented))
+    unknown = sorted(set(documented) - set(FINDING_SEVERITY))
+    assert not missing, f"finding ids not in docs/findings.md: {missing}"
+    assert not unknown, f"docs/findings.md lists ids the code does not have: {unknown}"
+    wrong = {
+        i: (documented[i], FINDING_SEVERITY[i]) for i in documented if documented[i] != FINDING_SEVERITY[i]
+    }
+    assert not wrong, f"severity in docs vs code: {wrong}"
+
+
+def test_relative_links_in_docs_resolve() -> None:
+    broken = []
+    for page in _markdown_pages():
+        if not page.is_file():
+            continue
+        for target in LINK.findall(page.read_text(encoding="utf-8")):
+            if re.match(r"^[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = target.split("#", 1)[0]
+            if path and not (page.parent / path).exists():
+                broken.append(f"{page.relative_to(REPO)} -> {target}")
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_numbers_in_the_prose_match_the_code() -> None:
+    text = (DOCS / "ghost-connections.md").read_text(encoding="utf-8")
+    t, i, p = (KERNEL_DEFAULTS[k] for k in ("time", "intvl", "probes"))
+    assert f"{t} + {i} * {p} = {detection_time(t, i, p)}" in text
+    assert f"{t} / {i} / {p}" in text
+    troubleshooting = (DOCS / "troubleshooting.md").read_text(encoding="utf-8")
+    assert f"1..{LIMITS['time'][1]}" in troubleshooting and f"1..{LIMITS['probes'][1]}" in troubleshooting
+
+
+def test_docs_index_names_every_module_and_role() -> None:
+    index = (DOCS / "README.md").read_text(encoding="utf-8")
+    modules = [p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_")]
+    roles = [p.parent.parent.name for p in (REPO / "roles").glob("*/meta/argument_specs.yml")]
+    missing = [f"tcp.keepalive.{name}" for name in modules + roles if f"`tcp.keepalive.{name}`" not in index]
+    assert not missing, f"docs/README.md does not mention: {missing}"
+
+
+def test_generated_reference_is_in_step_with_the_collection_docs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "docs_reference.py"), "--check"],
+        capture_output=True, text=True, env=_env(), check=False, timeout=300,
+    )
+    assert done.returncode == 0, f"docs/reference is stale; run: bash scripts/docs.sh\n{done.stderr[-4000:]}"
+
+
+def test_every_module_and_role_has_a_reference_page() -> None:
+    reference = DOCS / "reference"
+    modules = [p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_")]
+    roles = [p.parent.parent.name for p in (REPO / "roles").glob("*/meta/argument_specs.yml")]
+    assert modules or roles, "the collection has no modules or roles"
+    missing = [f"{m}_module.md" for m in modules if not (reference / f"{m}_module.md").is_file()]
+    missing += [f"{r}_role.md" for r in roles if not (reference / f"{r}_role.md").is_file()]
+    assert not missing, f"docs/reference lacks: {missing}"
+
+
+def test_antsibull_docs_lint_collection_docs_passes() -> None:
+    antsibull_docs = BIN / "antsibull-docs"
+    if not antsibull_docs.exists():
+        pytest.fail(f"antsibull-docs is not installed next to {sys.executable} (bash scripts/venv.sh)")
+    collection = Path(_collections_root()) / "ansible_collections" / "tcp" / "keepalive"
+    done = subprocess.run(
+        [str(antsibull_docs), "lint-collection-docs", "--plugin-docs", "."],
+        cwd=collection, capture_output=True, text=True, env=_env(), check=False, timeout=600,
+    )
+    assert done.returncode == 0, f"antsibull-docs lint-collection-docs failed:\n{done.stdout}\n{done.stderr}"
+
+
+def test_changelog_fragments_lint() -> None:
+    changelog = BIN / "antsibull-changelog"
+    if not changelog.exists():
+        pytest.fail(f"antsibull-changelog is not installed next to {sys.executable} (bash scripts/venv.sh)")
+    done = subprocess.run([str(changelog), "lint"], cwd=REPO, capture_output=True, text=True, check=False,
+                          timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and not done.stdout.strip(), f"antsibull-changelog lint:\n{output}"
