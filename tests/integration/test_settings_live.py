@@ -1,0 +1,157 @@
+"""tcp.keepalive.settings against the real kernel, inside private network (and mount) namespaces.
+
+Each test runs the module file directly (python settings.py args.json, as Ansible does on a node) in a
+child made by `unshare -n -m`: live writes land in a fresh network namespace, and a tmpfs mounted over
+/etc/sysctl.d inside the private mount namespace takes the persisted file, so the host's namespace and
+files are never touched (checked). The persisted file is then loaded by the real loaders (procps
+`sysctl --system` and systemd-sysctl, both restricted to the keepalive keys) in yet another fresh
+network namespace, which is how a boot sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import ansible_collections.tcp.keepalive.plugins as plugins_pkg
+import pytest
+
+pytestmark = pytest.mark.netns
+
+PLUGINS = Path(list(plugins_pkg.__path__)[0])
+MODULE = PLUGINS / "modules" / "settings.py"
+COLLECTIONS_ROOT = str(PLUGINS.parents[3])
+KEYS = ("time", "intvl", "probes")
+SYSTEMD_SYSCTL = next(
+    (p for p in ("/lib/systemd/systemd-sysctl", "/usr/lib/systemd/systemd-sysctl") if os.path.exists(p)), None
+)
+
+
+def host_values() -> dict:
+    return {key: int(Path(f"/proc/sys/net/ipv4/tcp_keepalive_{key}").read_text()) for key in KEYS}
+
+
+def require_root() -> None:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) to create network namespaces")
+
+
+def module_cmd(args_file: Path) -> str:
+    return f"PYTHONPATH={COLLECTIONS_ROOT} {sys.executable} {MODULE} {args_file}"
+
+
+def write_args(tmp_path: Path, name: str, args: dict) -> Path:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    return path
+
+
+def in_namespaces(script: str) -> list[str]:
+    """Run `script` with sh in fresh network + mount namespaces; return its non-empty stdout lines."""
+    done = subprocess.run(
+        ["unshare", "-n", "-m", "--propagation", "private", "sh", "-ec", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"rc={done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return [line for line in done.stdout.splitlines() if line.strip()]  # modules print a leading newline
+
+
+READ_LIVE_SH = """#!/bin/sh
+for key in time intvl probes; do printf '%s ' "$(cat /proc/sys/net/ipv4/tcp_keepalive_$key)"; done
+echo
+"""
+
+
+def helpers(tmp_path: Path) -> str:
+    """Write read_live.sh into tmp_path; return the command that runs it."""
+    script = tmp_path / "read_live.sh"
+    script.write_text(READ_LIVE_SH)
+    return f"sh {script}"
+
+
+def test_apply_and_persist_in_private_namespace_then_real_loaders(tmp_path):
+    require_root()
+    before_host = host_values()
+    args = write_args(tmp_path, "set", {"time": 600, "intvl": 30, "probes": 4, "loader": "procps"})
+    check = write_args(
+        tmp_path,
+        "check",
+        {"time": 600, "intvl": 30, "probes": 4, "loader": "procps", "_ansible_check_mode": True},
+    )
+    read_live = helpers(tmp_path)
+    prefixes = " ".join(f"--prefix=net.ipv4.tcp_keepalive_{key}" for key in KEYS)
+    pattern = "'^net\\.ipv4\\.tcp_keepalive_'"
+    (tmp_path / "procps.sh").write_text(f"sysctl -q --system --pattern {pattern} >/dev/null\n{read_live}\n")
+    (tmp_path / "systemd.sh").write_text(f"{SYSTEMD_SYSCTL} {prefixes}\n{read_live}\n")
+    systemd_line = f"unshare -n sh {tmp_path}/systemd.sh" if SYSTEMD_SYSCTL else "echo no-systemd-sysctl"
+    script = f"""
+mount -t tmpfs tmpfs /etc/sysctl.d
+{read_live}
+{module_cmd(check)}; echo
+{module_cmd(args)}; echo
+{module_cmd(args)}; echo
+{read_live}
+cat /etc/sysctl.d/60-tcp-keepalive.conf | tr '\\n' '|'; echo
+unshare -n {read_live}
+unshare -n sh {tmp_path}/procps.sh
+{systemd_line}
+"""
+    lines = in_namespaces(script)
+    start, checked, first, second, after, persisted, fresh, procps_boot, systemd_boot = lines
+    assert start.split() == ["7200", "75", "9"]  # a new namespace starts at the kernel defaults
+    checked, first, second = json.loads(checked), json.loads(first), json.loads(second)
+    assert checked["changed"] is True and checked["live_after"]["time"] == 600
+    assert first["changed"] is True, first
+    assert first["live_after"] == {"time": 600, "intvl": 30, "probes": 4}
+    assert first["boot_after"] == {"time": 600, "intvl": 30, "probes": 4}
+    assert second["changed"] is False, second
+    assert after.split() == ["600", "30", "4"]
+    assert "net.ipv4.tcp_keepalive_time = 600|" in persisted
+    assert fresh.split() == ["7200", "75", "9"]
+    assert procps_boot.split() == ["600", "30", "4"]  # what the real procps loader makes of the file
+    if SYSTEMD_SYSCTL:
+        assert systemd_boot.split() == ["600", "30", "4"]
+    assert host_values() == before_host
+    assert not Path("/etc/sysctl.d/60-tcp-keepalive.conf").exists()
+
+
+def test_kernel_reads_leading_zero_as_octal_like_the_model(tmp_path):
+    """The model's kernel_int() must agree with the real kernel and loader on '0600'."""
+    require_root()
+    read_live = helpers(tmp_path)
+    conf = tmp_path / "50-x.conf"
+    conf.write_text("net.ipv4.tcp_keepalive_time = 0600\nnet.ipv4.tcp_keepalive_intvl = 30 # note\n")
+    script = f"""
+mount -t tmpfs tmpfs /etc/sysctl.d
+cp {conf} /etc/sysctl.d/50-x.conf
+sysctl -q --system --pattern '^net\\.ipv4\\.tcp_keepalive_' >/dev/null
+{read_live}
+"""
+    (values,) = in_namespaces(script)
+    assert values.split() == ["384", "30", "9"]
+
+
+def test_read_only_proc_sys_fails_naming_apply_false(tmp_path):
+    require_root()
+    before_host = host_values()
+    read_live = helpers(tmp_path)
+    args = write_args(tmp_path, "ro", {"time": 600, "persist": False})
+    script = f"""
+mount --bind /proc/sys /proc/sys
+mount -o remount,ro,bind /proc/sys
+{module_cmd(args)} || true; echo
+{read_live}
+"""
+    result, values = in_namespaces(script)
+    result = json.loads(result)
+    assert result["failed"] is True
+    assert "apply: false" in result["msg"] and "Read-only file system" in result["msg"]
+    assert values.split() == ["7200", "75", "9"]
+    assert host_values() == before_host
