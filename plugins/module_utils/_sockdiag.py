@@ -265,6 +265,28 @@ def dump_tcp(mask: int = ALL_STATES_MASK, families: Sequence[int] = (socket.AF_I
             nl.close()
 
 
+def query_tcp(family: int, src: str, sport: int, dst: str, dport: int,
+              sock: socket.socket | None = None) -> TcpSocket | None:
+    """Ask the kernel for the one TCP socket with these addresses and ports (any cookie); None if none."""
+    probe = TcpSocket(family, 0, 0, 0, src, sport, dst, dport, 0, 0, 0, 0, 0, None, None, None, None)
+    own = sock is None
+    nl = _open_netlink() if sock is None else sock
+    buffer = bytearray(_RECV_BUFFER)
+    try:
+        try:
+            nl.send(build_request(family, ALL_STATES_MASK, seq=1, dump=False, sock=probe))
+        except OSError as exc:
+            raise SockDiagError(f"sock_diag request failed: {exc}") from exc
+        try:
+            batch, _done = parse_messages(buffer, _receive(nl, buffer, None))
+        except SockDiagError:
+            return None
+        return batch[0] if batch else None
+    finally:
+        if own:
+            nl.close()
+
+
 def lookup_tcp(sockets: Sequence[TcpSocket], sock: socket.socket | None = None) -> dict[int, TcpSocket]:
     """Ask the kernel again for these exact sockets (by addresses, ports and cookie): {cookie: fresh}.
 
