@@ -155,3 +155,39 @@ mount -o remount,ro,bind /proc/sys
     assert "apply: false" in result["msg"] and "Read-only file system" in result["msg"]
     assert values.split() == ["7200", "75", "9"]
     assert host_values() == before_host
+
+
+def test_examples_run_as_written(tmp_path):
+    """Every EXAMPLES task runs with ansible-playbook, in private namespaces (tmpfs over /etc/sysctl.d)."""
+    require_root()
+    import yaml
+    from ansible_collections.tcp.keepalive.plugins.modules import settings
+
+    ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
+    if not ansible_playbook.exists():
+        pytest.skip("ansible-playbook is not installed next to this Python")
+    before_host = host_values()
+    tasks = yaml.safe_load(settings.EXAMPLES)
+    playbook = tmp_path / "examples.yml"
+    play = [
+        {
+            "name": "EXAMPLES",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "tasks": tasks,
+        }
+    ]
+    playbook.write_text(yaml.safe_dump(play, sort_keys=False))
+    env = (
+        f"ANSIBLE_COLLECTIONS_PATH={COLLECTIONS_ROOT} ANSIBLE_LOCALHOST_WARNING=false "
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING=false ANSIBLE_NOCOLOR=1"
+    )
+    script = f"""
+mount -t tmpfs tmpfs /etc/sysctl.d
+{env} {ansible_playbook} -i localhost, -e ansible_python_interpreter={sys.executable} {playbook}
+"""
+    output = "\n".join(in_namespaces(script))
+    assert "failed=0" in output and "ok=7" in output, output
+    assert host_values() == before_host
+    assert not Path("/etc/sysctl.d/60-tcp-keepalive.conf").exists()
