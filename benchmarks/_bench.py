@@ -50,20 +50,21 @@ class Measurement:
     samples: list[Sample]
     ok: bool
     error: str | None = None
+    ok_rc: tuple[int, ...] = (0,)  # exit codes of a finished run (ansible-playbook: 2 = a host failed)
 
     @property
     def median_s(self) -> float | None:
-        walls = [s.wall_s for s in self.samples if s.rc == 0]
+        walls = [s.wall_s for s in self.samples if s.rc in self.ok_rc]
         return statistics.median(walls) if walls else None
 
     @property
     def peak_rss_kib(self) -> int | None:
-        rss = [s.maxrss_kib for s in self.samples if s.rc == 0]
+        rss = [s.maxrss_kib for s in self.samples if s.rc in self.ok_rc]
         return max(rss) if rss else None
 
     def inner_median(self, key: str) -> float | None:
         values = [s.inner[key] for s in self.samples
-                  if s.rc == 0 and isinstance(s.inner.get(key), (int, float))]
+                  if s.rc in self.ok_rc and isinstance(s.inner.get(key), (int, float))]
         return statistics.median(values) if values else None
 
     def as_dict(self) -> dict[str, Any]:

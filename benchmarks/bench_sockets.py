@@ -41,6 +41,7 @@ from _bench import (
     table,
     write_result,
 )
+from _containers import first_failure
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NETNS_MARK = "TCP_KEEPALIVE_BENCH_NETNS"
@@ -55,11 +56,13 @@ def contenders(ansible: bool) -> dict[str, list[str]]:
         "dump only": [*child, "--stage", "dump"],
         "scan, options never": [*child, "--stage", "scan", "--read-socket-options", "never"],
         "scan, options always": [*child, "--stage", "scan", "--read-socket-options", "always"],
+        "scan, options never, detail full": [*child, "--stage", "scan", "--read-socket-options", "never",
+                                             "--detail", "full"],
     }
     if ansible:
         result["ansible sockets_info"] = [
             "ansible", "localhost", "-m", "tcp.keepalive.sockets_info",
-            "-a", "detail=summary read_socket_options=never",
+            "-a", "detail=summary read_socket_options=never include_loopback=true",
         ]
     return result
 
@@ -124,8 +127,11 @@ def _run_into(m: Measurement, cmd: list[str], env: dict[str, str], keep: bool = 
         return
     if sample.rc != 0:
         tail = [line for line in sample.inner.get("stderr_tail", "").splitlines() if line.strip()]
-        m.ok, m.error = False, f"exit code {sample.rc}: {tail[-1] if tail else 'no stderr'}"
+        why = first_failure(sample.inner) or (tail[-1] if tail else "no stderr")
+        m.ok, m.error = False, f"exit code {sample.rc}: {why}"
         return
+    if "plays" in sample.inner:  # ansible's json callback: keep the size, not the whole result
+        sample.inner = {"result_bytes": sample.stdout_bytes}
     if keep:
         m.samples.append(sample)
 

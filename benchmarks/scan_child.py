@@ -22,7 +22,7 @@ import argparse
 import json
 import sys
 import time
-from typing import Any, Callable
+from typing import Any
 
 from _collection import import_collection
 
@@ -42,14 +42,16 @@ def stage_scan(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     """The module's scan entry point, called as the module calls it (see plugins/modules/sockets_info.py)."""
     from ansible_collections.tcp.keepalive.plugins.module_utils import _sockets
 
-    scan: Callable[..., Any] = _sockets.scan
-    result = scan(read_socket_options=args.read_socket_options, detail=args.detail)
-    if hasattr(result, "as_dict"):
-        result = result.as_dict()
-    summary = result.get("summary", {}) if isinstance(result, dict) else {}
-    size = len(json.dumps(result, default=str))
-    listed = len(result.get("sockets", []) or []) if isinstance(result, dict) else None
-    return {"sockets": summary.get("total", listed), "listed": listed, "summary": summary}, size
+    # Loopback included: every benchmark connection is on lo, and `ss` lists them all too.
+    options = _sockets.parse_options({"read_socket_options": args.read_socket_options, "detail": args.detail,
+                                      "include_loopback": True})
+    result = _sockets.scan_sockets(options)
+    summary = result["summary"]
+    size = len(json.dumps(result, default=str))  # what the module would hand to exit_json
+    return {"sockets": summary.get("sockets"), "listed": summary.get("sockets_listed"),
+            "keepalive": summary.get("keepalive"), "keepalive_source": summary.get("keepalive_source"),
+            "socket_options": summary.get("socket_options"), "findings": summary.get("findings"),
+            "module_scan_seconds": summary.get("scan_seconds")}, size
 
 
 STAGES = {"dump": stage_dump, "scan": stage_scan}
