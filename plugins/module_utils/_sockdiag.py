@@ -158,7 +158,7 @@ def build_request(family: int, mask: int, seq: int = 1, dump: bool = True,
 
 def parse_messages(data: bytes | bytearray | memoryview, length: int | None = None
                    ) -> tuple[list[TcpSocket], bool]:
-    """Parse the netlink messages in data[:length]: (sockets, done). done is True at NLMSG_DONE.
+    """Parse the netlink messages in data[:length]: (sockets, done); done once an NLMSG_DONE was seen.
 
     Raises SockDiagError for an NLMSG_ERROR carrying a non-zero errno.
     """
@@ -172,12 +172,15 @@ def parse_messages(data: bytes | bytearray | memoryview, length: int | None = No
     ntop = socket.inet_ntop
     out: list[TcpSocket] = []
     offset = 0
+    done = False
     while offset + 16 <= end:
         msg_len, msg_type, _flags, _seq, _pid = hdr_unpack(data, offset)
         if msg_len < 16 or offset + msg_len > end:
             break
         if msg_type == NLMSG_DONE:
-            return out, True
+            done = True  # the kernel ends each dump with it; bytes after it belong to a following one
+            offset += (msg_len + 3) & ~3
+            continue
         if msg_type == NLMSG_ERROR:
             code = struct.unpack_from("=i", data, offset + 16)[0]
             if code:
@@ -211,7 +214,7 @@ def parse_messages(data: bytes | bytearray | memoryview, length: int | None = No
             out.append(TcpSocket(family, state, timer, retrans, src_text, sport, dst_text, dport, expires,
                                  rqueue, wqueue, uid, inode, cookie, last_recv, last_sent, probes))
         offset += (msg_len + 3) & ~3
-    return out, False
+    return out, done
 
 
 def _open_netlink() -> socket.socket:
