@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 SCENARIO ?=
 
-.PHONY: audit test venv units lint sanity molecule images docker bench docs build clean
+.PHONY: audit test venv units lint sanity molecule images docker docs clean
 
 audit:            ## audit this machine's TCP keepalive (no inventory needed)
 	@bash scripts/audit.sh
@@ -11,14 +11,29 @@ audit:            ## audit this machine's TCP keepalive (no inventory needed)
 test:             ## every test: unit, ruff, sanity, ansible-lint, every Molecule scenario
 	@bash scripts/test.sh
 
-venv:
+venv:             ## the project virtualenv with the pinned tooling (.venv)
 	@bash scripts/venv.sh
 
-units: venv
+units: venv       ## pytest: unit and integration tests
 	@source scripts/lib.sh && python -m pytest tests/unit tests/integration
 
-docker:
+lint: venv        ## ruff and ansible-lint (production profile)
+	@source scripts/lib.sh && ruff check . && ansible-lint
+
+sanity: venv      ## ansible-test sanity (copy in build/ansible_collections/tcp/keepalive)
+	@bash scripts/sanity.sh
+
+molecule: venv images  ## Molecule scenarios: all, or one with `make molecule SCENARIO=default`
+	@bash scripts/molecule.sh $(SCENARIO)
+
+docs: venv        ## regenerate the docs reference and role README tables, then lint them
+	@bash scripts/docs.sh
+
+docker:           ## start (installing if needed) the Docker engine
 	@bash scripts/docker-up.sh
 
-images: docker
+images: docker    ## build the local Debian base images when a tag is missing
 	@bash scripts/images.sh
+
+clean:            ## remove build/ and tests/output/ (never the venv)
+	rm -rf build tests/output

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test, in order: venv -> ruff -> pytest (unit + integration) -> ansible-test sanity -> ansible-lint
-# -> Docker engine + base images -> every Molecule scenario under molecule/ (in parallel, see molecule.sh).
+# -> docs checks (scripts/docs.sh --check) -> release test (scripts/galaxy-test.sh) -> Docker engine + base images -> every Molecule scenario under molecule/ (in parallel, see molecule.sh).
 # Each stage runs even when an earlier one failed (except those that need what failed); a summary table of
 # stage results and durations is printed at the end, and the exit status is non-zero if any stage failed.
 # Logs: tests/output/ (pytest.log, sanity.log, ansible-lint.log, molecule/<scenario>.log).
@@ -62,6 +62,9 @@ if [[ $venv_rc -eq 0 ]]; then
   stage pytest python -m pytest tests/unit tests/integration
   stage sanity bash scripts/sanity.sh
   stage ansible-lint ansible-lint
+  # Optional stages owned by other parts of the project: run when their script exists.
+  [[ ! -f scripts/docs.sh ]] || stage docs bash scripts/docs.sh --check
+  [[ ! -f scripts/galaxy-test.sh ]] || stage galaxy bash scripts/galaxy-test.sh
 else
   for name in ruff pytest sanity ansible-lint; do record "$name" "not run (no venv)" 0; done
 fi

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
 
 import pytest
 
 KEYS = ("time", "intvl", "probes")
+KEY_PREFIX = "net.ipv4.tcp_keepalive_"
 KERNEL_DEFAULTS = {"time": 7200, "intvl": 75, "probes": 9}
 PROCPS_PATTERN = r"^net\.ipv4\.tcp_keepalive_"
 SYSTEMD_SYSCTL = "/lib/systemd/systemd-sysctl"
@@ -26,7 +26,7 @@ SYSTEMD_PREFIXES = " ".join(f"--prefix=net.ipv4.tcp_keepalive_{key}" for key in 
 _ASSIGNMENT = re.compile(r"^\s*-?\s*(?P<key>[^=\s]+)\s*=\s*(?P<value>.*?)\s*$")
 
 
-def parse_definitions(text: str) -> List[Tuple[int, str, str]]:
+def parse_definitions(text: str) -> list[tuple[int, str, str]]:
     """(line number, dotted key, value) for every assignment in a sysctl.d file's text."""
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -46,7 +46,7 @@ class Node:
     def name(self) -> str:
         return self.host.backend.get_hostname()
 
-    def run(self, command: str, expect_rc: Optional[int] = 0) -> str:
+    def run(self, command: str, expect_rc: int | None = 0) -> str:
         result = self.host.run(command)
         if expect_rc is not None:
             assert result.rc == expect_rc, (
@@ -55,17 +55,22 @@ class Node:
             )
         return result.stdout
 
-    def live(self) -> Dict[str, int]:
+    def live(self) -> dict[str, int]:
         """The three values in the container's network namespace, read from /proc/sys."""
         return {
             key: int(self.host.file(f"/proc/sys/net/ipv4/tcp_keepalive_{key}").content_string.strip())
             for key in KEYS
         }
 
-    def definitions(self, path: str) -> List[Tuple[int, str, str]]:
+    def definitions(self, path: str) -> list[tuple[int, str, str]]:
         file = self.host.file(path)
         assert file.exists, f"{self.name}: {path} does not exist"
         return parse_definitions(file.content_string)
+
+    def keepalive_definitions(self, path: str) -> list[tuple[str, str]]:
+        """Sorted (dotted key, value) of the keepalive keys a file defines (duplicates kept)."""
+        found = self.definitions(path)
+        return sorted((key, value) for _line, key, value in found if key.startswith(KEY_PREFIX))
 
     def has_binary(self, path: str) -> bool:
         return self.host.file(path).exists
@@ -74,7 +79,9 @@ class Node:
         """`docker restart` the container and check it came back in a fresh namespace at the defaults."""
         subprocess.run(["docker", "restart", "-t", "0", self.name], check=True, capture_output=True)
         fresh = self.live()
-        assert fresh == KERNEL_DEFAULTS, f"{self.name}: a restarted container must start at {KERNEL_DEFAULTS}, got {fresh}"
+        assert fresh == KERNEL_DEFAULTS, (
+            f"{self.name}: a restarted container must start at {KERNEL_DEFAULTS}, got {fresh}"
+        )
 
     def load_procps(self) -> str:
         """Run the real procps loader (`sysctl --system`) restricted to our keys."""

@@ -18,8 +18,8 @@ def test_live_values_are_the_role_defaults(node):
 
 def test_file_sets_each_key_once_and_keeps_other_content(node):
     definitions = node.definitions(FILE)
-    ours = [(key, value) for _line, key, value in definitions if key.startswith("net.ipv4.tcp_keepalive_")]
-    assert sorted(ours) == sorted((f"net.ipv4.tcp_keepalive_{k}", str(v)) for k, v in EXPECTED.items()), (
+    ours = node.keepalive_definitions(FILE)
+    assert ours == sorted((f"net.ipv4.tcp_keepalive_{k}", str(v)) for k, v in EXPECTED.items()), (
         f"{FILE} should define each keepalive key exactly once with the role's value, found {ours}"
     )
     assert ("net.ipv4.tcp_fin_timeout", "30") in [(key, value) for _line, key, value in definitions]
