@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import json
 import math
 import os
 import socket
@@ -31,7 +32,12 @@ from typing import Any, Callable, Optional
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import read_cgroup
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS, Finding, detection_time
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
+    KEYS,
+    SEVERITIES,
+    Finding,
+    detection_time,
+)
 from ansible_collections.tcp.keepalive.plugins.module_utils._owners import ProcessCache, scan_socket_fds
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TCP_STATES, TcpSocket
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
@@ -54,8 +60,10 @@ NAMESPACE_MODES = ("current", "all")
 DETAIL_MODES = ("full", "summary")
 DEFAULT_IDLE_THRESHOLD = 3600
 
-SUMMARY_MAX_SERVICES = 100        # detail=summary keeps the result small whatever the host holds
-SUMMARY_MAX_FINDINGS = 200
+SUMMARY_BUDGET = 60 * 1024        # detail=summary: bytes of JSON the whole result stays under
+SUMMARY_MAX_NAMESPACES = 50
+SUMMARY_EXAMPLES = 3              # example sockets per finding with detail=summary
+SEVERITY_ORDER = {severity: index for index, severity in enumerate(SEVERITIES)}
 MAX_LISTENERS_PER_SERVICE = 20
 MAX_EXAMPLES = 10                 # sockets named in one aggregated finding
 MAX_RESAMPLE = 2000               # sockets whose masked timer is looked at again
@@ -742,13 +750,10 @@ class Scan:
         cap = self.cap
         if cap is not None:
             sockets = sockets[:cap]
-        services = sorted(self.services.values(), key=lambda stats: (-stats.problems, stats.name))
-        findings = [finding.as_dict() for finding in self.findings()]
-        findings_total = len(findings)
-        services_total = len(services)
-        if self.options.detail == "summary":
-            services = services[:SUMMARY_MAX_SERVICES]
-            findings = findings[:SUMMARY_MAX_FINDINGS]
+        ordered = sorted(self.services.values(), key=lambda stats: (-stats.problems, stats.name))
+        services = [stats.as_dict() for stats in ordered]
+        findings = sorted((finding.as_dict() for finding in self.findings()),
+                          key=lambda finding: SEVERITY_ORDER.get(finding["severity"], len(SEVERITY_ORDER)))
         summary = {
             "sockets": self.total,
             "sockets_listed": len(sockets),
@@ -758,18 +763,50 @@ class Scan:
             "keepalive_source": dict(self.by_source),
             "ghost_candidates": self.ghosts,
             "listeners_without_keepalive": self.listeners_without,
-            "services": services_total,
+            "services": len(services),
             "services_listed": len(services),
-            "findings": findings_total,
+            "findings": len(findings),
             "findings_listed": len(findings),
             "idle_threshold": self.options.idle_threshold,
             "socket_options": {"mode": self.options.read_socket_options, "read": self.sockopt_read,
                                "skipped": dict(self.sockopt_skipped)},
             "method": ",".join(sorted(self.methods)) or None,
             "namespaces": self.namespace_reports,
+            "namespaces_listed": len(self.namespace_reports),
         }
-        return {"sockets": sockets, "services": [stats.as_dict() for stats in services], "summary": summary,
-                "findings": findings}
+        if self.options.detail == "summary":
+            services, findings = self.fit_summary(summary, services, findings)
+        return {"sockets": sockets, "services": services, "summary": summary, "findings": findings}
+
+    @staticmethod
+    def fit_summary(summary: dict[str, Any], services: list[dict[str, Any]], findings: list[dict[str, Any]]
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """detail=summary: keep the whole result under SUMMARY_BUDGET bytes of JSON whatever the host holds.
+        The most severe findings and the most problematic services come first, so those are kept."""
+        summary["namespaces"] = summary["namespaces"][:SUMMARY_MAX_NAMESPACES]
+        summary["namespaces_listed"] = len(summary["namespaces"])
+        for finding in findings:
+            if "sockets" in finding:
+                finding["sockets"] = finding["sockets"][:SUMMARY_EXAMPLES]
+        remaining = SUMMARY_BUDGET - len(json.dumps(summary))
+        kept_findings = _within(findings, remaining // 2)
+        remaining -= sum(len(json.dumps(item)) + 2 for item in kept_findings)
+        kept_services = _within(services, remaining)
+        summary["services_listed"] = len(kept_services)
+        summary["findings_listed"] = len(kept_findings)
+        return kept_services, kept_findings
+
+
+def _within(items: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The longest prefix of items whose JSON fits in budget bytes."""
+    kept: list[dict[str, Any]] = []
+    used = 0
+    for item in items:
+        used += len(json.dumps(item)) + 2
+        if used > budget:
+            break
+        kept.append(item)
+    return kept
 
 
 def finding_namespace(context: NamespaceContext) -> int | None:

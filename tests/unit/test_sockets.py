@@ -1,0 +1,360 @@
+# Copyright (c) 2026, tcp.keepalive developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_sockets: classification, filters, services, findings and result size, on the recorded sock_diag dump
+(fixtures/sockdiag) joined to /proc fixture trees. Socket options come from a fake reader (the real one is
+covered by test_sockopts.py and the netns integration tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import parse_messages
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
+    DEFAULT_STATES,
+    STATE_NAMES,
+    NamespaceContext,
+    OptionError,
+    Scan,
+    effective_detection_time,
+    parse_options,
+    remediation_hint,
+    timer_verdict,
+)
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import SKIP_PTRACE, SockOpts
+from ansible_collections.tcp.keepalive.plugins.modules import sockets_info
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
+TRUTH = json.loads((FIXTURES / "sockets.json").read_text())
+RECORDED = parse_messages((FIXTURES / "dump.bin").read_bytes())[0]
+ROLE = {entry["role"]: entry for entry in TRUTH["sockets"]}
+INODE = {role: entry["inode"] for role, entry in ROLE.items()}
+SYSCTLS = {"time": 600, "intvl": 30, "probes": 5}
+CONTEXT_INODE = 4026532999
+# Who holds what in the /proc fixture tree: pid -> (comm, unit, roles)
+OWNERS = {
+    10: ("nginx", "nginx.service", ("listener_keepalive", "accepted_inherits")),
+    20: ("curl", None, ("client_plain",)),
+    30: ("java", "app.service", ("listener_plain6", "client_keepidle6", "accepted_plain6")),
+}
+
+
+def proc_tree(root: Path, owners=OWNERS) -> None:
+    for pid, (comm, unit, roles) in owners.items():
+        base = root / "proc" / str(pid)
+        (base / "fd").mkdir(parents=True)
+        (base / "comm").write_text(comm + "\n")
+        os.symlink(f"/usr/bin/{comm}", base / "exe")
+        cgroup = f"0::/system.slice/{unit}\n" if unit else "0::/user.slice/session-1.scope\n"
+        (base / "cgroup").write_text(cgroup)
+        for fd, role in enumerate(roles, start=3):
+            os.symlink(f"socket:[{INODE[role]}]", base / "fd" / str(fd))
+
+
+class FakeReader:
+    """Stands in for SockOptReader: options per inode, or a reason."""
+
+    def __init__(self, by_inode: dict, reason: str = SKIP_PTRACE) -> None:
+        self.by_inode = by_inode
+        self.reason = reason
+        self.calls: list = []
+
+    def read(self, pid: int, fd: int, inode: int):
+        self.calls.append((pid, fd, inode))
+        if inode in self.by_inode:
+            return self.by_inode[inode], None
+        return None, self.reason
+
+
+def scan(root: Path, sockets=RECORDED, reader=None, resampler=None, **raw) -> dict:
+    raw.setdefault("include_loopback", True)
+    raw.setdefault("read_socket_options", "never" if reader is None else "auto")
+    options = parse_options(raw)
+    options.resample_delay = 0
+    context = NamespaceContext(inode=CONTEXT_INODE, sysctls=dict(SYSCTLS))
+
+    def source(_context, mask):
+        return [sock for sock in sockets if mask & (1 << sock.state)]
+
+    runner = Scan(options, root=str(root), reader=reader, socket_source=source,
+                  resampler=resampler or (lambda _context, _socks: {}))
+    runner.run([context])
+    return runner.result()
+
+
+def by_inode(result: dict) -> dict:
+    return {entry["inode"]: entry for entry in result["sockets"]}
+
+
+def ids(result: dict) -> list:
+    return sorted(finding["id"] for finding in result["findings"])
+
+
+@pytest.fixture
+def root(tmp_path):
+    proc_tree(tmp_path)
+    return tmp_path
+
+
+# ---- classification ---------------------------------------------------------------------------------
+
+def test_timer_alone_classifies_connections_and_leaves_listeners_unknown(root):
+    result = scan(root)
+    sockets = by_inode(result)
+    assert len(sockets) == len(TRUTH["sockets"])
+    for role, entry in ROLE.items():
+        got = sockets[entry["inode"]]
+        if entry["listening"]:
+            assert got["keepalive"] == "unknown" and got["keepalive_source"] is None, role
+            assert "listening socket" in got["keepalive_reason"]
+        else:
+            assert got["keepalive"] is entry["keepalive"], role
+            assert got["keepalive_source"] == "timer", role
+    assert result["summary"]["keepalive"] == {"true": 2, "false": 2, "unknown": 2}
+
+
+def test_keepalive_seen_by_timer_assumes_the_namespace_values(root):
+    got = by_inode(scan(root))[INODE["client_keepidle6"]]
+    assert got["params_source"] == "assumed"
+    assert (got["keepidle"], got["keepintvl"], got["keepcnt"]) == (600, 30, 5)
+    assert got["detection_time"] == 600 + 30 * 5
+    assert got["timer"] == "keepalive" and 0 < got["timer_expires"] <= TRUTH["keepidle6"]
+
+
+def test_socket_options_are_authoritative(root):
+    reader = FakeReader({
+        INODE["listener_plain6"]: SockOpts(False, 600, 30, 5, 0),
+        INODE["listener_keepalive"]: SockOpts(True, 600, 30, 5, 0),
+        INODE["client_keepidle6"]: SockOpts(True, 45, 10, 4, 0),
+        INODE["accepted_inherits"]: SockOpts(True, 600, 30, 5, 20000),
+    })
+    result = scan(root, reader=reader)
+    sockets = by_inode(result)
+    assert sockets[INODE["listener_plain6"]]["keepalive"] is False
+    assert sockets[INODE["listener_keepalive"]]["keepalive"] is True
+    own = sockets[INODE["client_keepidle6"]]
+    assert (own["keepalive_source"], own["params_source"]) == ("sockopt", "sockopt")
+    assert own["detection_time"] == 45 + 10 * 4
+    # TCP_USER_TIMEOUT 20 s with keepidle 600: reset at the first probe tick, 600 + 30.
+    assert sockets[INODE["accepted_inherits"]]["detection_time"] == 630
+    # auto mode does not spend a syscall on connected sockets without any timer.
+    read_inodes = {call[2] for call in reader.calls}
+    assert INODE["client_plain"] not in read_inodes and INODE["accepted_plain6"] not in read_inodes
+    assert sockets[INODE["client_plain"]]["socket_options_skipped"] is None
+    listener = [f for f in result["findings"] if f["id"] == "listener_without_keepalive"]
+    assert len(listener) == 1 and listener[0]["service"] == "app.service" and listener[0]["pid"] == 30
+    assert listener[0]["socket"] == f"[::1]:{ROLE['listener_plain6']['local'][1]}"
+    assert listener[0]["severity"] == "high" and listener[0]["namespace"] is None
+    assert "user_timeout_overrides_probes" in ids(result)
+
+
+def test_always_reads_every_socket_and_reports_unreadable_ones(root):
+    reader = FakeReader({})
+    result = scan(root, reader=reader, read_socket_options="always")
+    assert {call[2] for call in reader.calls} == set(INODE.values())
+    assert result["summary"]["socket_options"]["skipped"] == {SKIP_PTRACE: len(INODE)}
+    unreadable = [f for f in result["findings"] if f["id"] == "socket_options_unreadable"]
+    assert [f["count"] for f in unreadable] == [len(INODE)]
+    # fell back to the timer
+    assert by_inode(result)[INODE["accepted_inherits"]]["keepalive"] is True
+
+
+def test_sockets_without_a_visible_owner_are_not_read(tmp_path):
+    reader = FakeReader({})
+    result = scan(tmp_path, reader=reader)   # empty /proc: nobody owns anything
+    assert reader.calls == []
+    assert result["summary"]["socket_options"]["skipped"]["no owning process visible"] == 4
+    assert [s["name"] for s in result["services"]] == ["(no owner visible)"]
+
+
+@pytest.mark.parametrize(("timer", "state", "expected"), [
+    (2, 1, True), (0, 1, False), (1, 1, "unknown"), (4, 8, "unknown"), (2, 8, True), (0, 8, False),
+    (0, 10, "unknown"), (2, 5, "unknown"), (0, 2, "unknown"),
+])
+def test_timer_verdict_table(timer, state, expected):
+    sock = RECORDED[0]._replace(timer=timer, state=state)
+    assert timer_verdict(sock).keepalive == expected
+
+
+def test_masked_timer_is_resampled_once(root):
+    masked = [s._replace(timer=1) if s.inode == INODE["client_plain"] else s for s in RECORDED]
+    fresh = {s.cookie: s for s in RECORDED if s.inode == INODE["client_plain"]}
+    asked = []
+
+    def resampler(_context, sockets):
+        asked.extend(s.inode for s in sockets)
+        return fresh
+
+    resolved = by_inode(scan(root, sockets=masked, resampler=resampler))[INODE["client_plain"]]
+    assert asked == [INODE["client_plain"]]
+    assert (resolved["keepalive"], resolved["keepalive_source"]) == (False, "timer")
+    still = by_inode(scan(root, sockets=masked))[INODE["client_plain"]]
+    assert still["keepalive"] == "unknown" and "re-sample" in still["keepalive_reason"]
+
+
+# ---- ghosts, findings, services ---------------------------------------------------------------------
+
+def test_idle_connections_without_keepalive_become_ghost_candidates(root):
+    result = scan(root, idle_threshold=0)
+    ghosts = sorted(e["inode"] for e in result["sockets"] if e["ghost_candidate"])
+    assert ghosts == sorted([INODE["client_plain"], INODE["accepted_plain6"]])
+    assert result["summary"]["ghost_candidates"] == 2
+    ghost_findings = {f["service"]: f for f in result["findings"] if f["id"] == "ghost_candidate"}
+    assert set(ghost_findings) == {"curl", "app.service"}
+    assert ghost_findings["curl"]["count"] == 1 and "idle" in ghost_findings["curl"]["socket"]
+    # The recording is fresh: nothing crosses the default threshold.
+    assert scan(root)["summary"]["ghost_candidates"] == 0
+
+
+def test_services_group_by_unit_else_process_name_with_hints(root):
+    services = {s["name"]: s for s in scan(root)["services"]}
+    assert set(services) == {"nginx.service", "curl", "app.service"}
+    nginx = services["nginx.service"]
+    assert (nginx["connections"], nginx["with_keepalive"], nginx["without_keepalive"]) == (1, 1, 0)
+    assert nginx["hint"] is None  # nothing lacks keepalive there
+    assert services["curl"]["without_keepalive"] == 1 and "libkeepalive" in services["curl"]["hint"]
+    assert "setKeepAlive" in services["app.service"]["hint"]
+    assert services["app.service"]["listeners"][0]["local"].startswith("[::1]:")
+
+
+def test_max_detection_time_finding(root):
+    result = scan(root, max_detection_time=700)
+    exceeded = [f for f in result["findings"] if f["id"] == "detection_time_exceeded"]
+    assert sorted(f["service"] for f in exceeded) == ["app.service", "nginx.service"]
+    assert all("750" in f["message"] for f in exceeded)
+    assert "detection_time_exceeded" not in ids(scan(root, max_detection_time=750))
+
+
+# ---- filters and detail -----------------------------------------------------------------------------
+
+def test_loopback_is_left_out_by_default(root):
+    assert scan(root, include_loopback=False)["summary"]["sockets"] == 0
+
+
+def test_port_filters_match_local_or_remote_port(root):
+    port = ROLE["listener_keepalive"]["local"][1]
+    chosen = {e["inode"] for e in scan(root, ports=[port])["sockets"]}
+    assert chosen == {INODE["listener_keepalive"], INODE["accepted_inherits"], INODE["client_plain"]}
+    rest = {e["inode"] for e in scan(root, exclude_ports=[port])["sockets"]}
+    assert rest == set(INODE.values()) - chosen
+
+
+def test_service_filters(root):
+    only = {e["inode"] for e in scan(root, services=["nginx"])["sockets"]}
+    assert only == {INODE["listener_keepalive"], INODE["accepted_inherits"]}
+    without = {e["service"] for e in scan(root, exclude_services=["app*", "curl"])["sockets"]}
+    assert without == {"nginx.service"}
+
+
+def test_states_filter(root):
+    result = scan(root, states=["listen"])
+    assert result["summary"]["by_state"] == {"LISTEN": 2}
+
+
+def test_detail_summary_and_cap(root):
+    summary = scan(root, detail="summary", idle_threshold=0)
+    assert summary["sockets"] == [] and summary["summary"]["sockets"] == 6
+    assert summary["summary"]["sockets_truncated"] is True
+    capped = scan(root, detail=1, idle_threshold=0)
+    assert len(capped["sockets"]) == 1 and capped["sockets"][0]["ghost_candidate"] is True
+
+
+def test_summary_stays_small_at_100000_sockets(tmp_path):
+    owners = {pid: (f"daemon{pid}", None, ()) for pid in range(1, 501)}
+    proc_tree(tmp_path, owners)
+    for pid in owners:
+        os.symlink(f"socket:[{pid}]", tmp_path / "proc" / str(pid) / "fd" / "3")
+    template = next(s for s in RECORDED if s.inode == INODE["client_plain"])
+    many = [template._replace(inode=1 + i % 500, sport=1024 + i % 60000) for i in range(100_000)]
+    result = scan(tmp_path, sockets=many, detail="summary", idle_threshold=0)
+    size = len(json.dumps(result))
+    assert size < 64 * 1024, size
+    summary = result["summary"]
+    assert summary["sockets"] == 100_000 and summary["ghost_candidates"] == 100_000
+    assert summary["services"] == 500 and 10 < summary["services_listed"] < 500
+    assert summary["findings"] == 1000 and 10 < summary["findings_listed"] < 1000
+    assert len(result["services"]) == summary["services_listed"]
+    assert {f["id"] for f in result["findings"]} == {"ghost_candidate"}  # high severity kept first
+
+
+# ---- options and module -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"states": ["ESTABLISHED", "BOGUS"]}, "unknown TCP state(s) BOGUS"),
+    ({"ports": [0]}, "out of range"),
+    ({"exclude_ports": [70000]}, "out of range"),
+    ({"ports": ["ssh"]}, "not a port number"),
+    ({"detail": "lots"}, "detail must be"),
+    ({"detail": -1}, "must not be negative"),
+    ({"idle_threshold": -5}, "must not be negative"),
+    ({"namespaces": "some"}, "namespaces must be one of"),
+    ({"read_socket_options": "maybe"}, "read_socket_options must be one of"),
+    ({"services": {"a": 1}}, "services must be a list"),
+])
+def test_bad_options_say_what_is_wrong(raw, message):
+    with pytest.raises(OptionError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_options(raw)
+
+
+def test_option_defaults_and_all_states():
+    options = parse_options({})
+    assert options.states == DEFAULT_STATES and "TIME_WAIT" not in options.states
+    assert options.detail == "full" and options.read_socket_options == "auto"
+    assert parse_options({"states": ["all"]}).states == STATE_NAMES
+    assert parse_options({"detail": "25"}).detail == 25
+    assert parse_options({"states": ["close-wait"]}).states == ("CLOSE_WAIT",)
+
+
+@pytest.mark.parametrize(("idle", "intvl", "cnt", "user_timeout_ms", "expected"), [
+    (7200, 75, 9, 0, 7875),
+    (40, 15, 9, 1000, 55),          # below the first tick after one probe: that tick
+    (40, 15, 9, 100_000, 100),      # 40 + 4 * 15
+    (40, 15, 9, 101_000, 115),      # next tick
+    (40, 15, 2, 300_000, 310),      # 40 + 18 * 15: user timeout replaces the probe count, even upwards
+])
+def test_effective_detection_time(idle, intvl, cnt, user_timeout_ms, expected):
+    assert effective_detection_time(idle, intvl, cnt, user_timeout_ms) == expected
+
+
+@pytest.mark.parametrize(("comm", "exe", "pid", "needle"), [
+    ("sshd", "/usr/sbin/sshd", 800, "ClientAliveInterval"),
+    ("nginx", "/usr/sbin/nginx", 900, "so_keepalive=on"),
+    ("haproxy", "/usr/sbin/haproxy", 901, "option clitcpka"),
+    ("redis-server", "/usr/bin/redis-server", 902, "tcp-keepalive"),
+    ("postgres", "/usr/lib/postgresql/15/bin/postgres", 903, "tcp_keepalives_idle"),
+    ("mariadbd", "/usr/sbin/mariadbd", 904, "tcp_keepalive_time"),
+    ("java", "/usr/lib/jvm/bin/java", 905, "ExtendedSocketOptions"),
+    ("systemd", "/usr/lib/systemd/systemd", 1, "KeepAlive=yes"),
+    ("worker", "/usr/sbin/mysqld", 906, "MySQL"),            # matched by executable name
+    ("myapp", "/opt/myapp", 907, "LD_PRELOAD=libkeepalive.so"),
+])
+def test_remediation_hints(comm, exe, pid, needle):
+    assert needle in remediation_hint(comm, exe, pid)
+
+
+def run_module(capsys, args: dict) -> dict:
+    with patch_module_args(dict(args, _ansible_check_mode=True)), pytest.raises(SystemExit):
+        sockets_info.main()
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    return json.loads(out)
+
+
+def test_module_fails_cleanly_on_bad_input(capsys):
+    result = run_module(capsys, {"states": ["ESTABLISHED", "NOPE"]})
+    assert result["failed"] is True and "unknown TCP state(s) NOPE" in result["msg"]
+    result = run_module(capsys, {"ports": [22, 99999]})
+    assert result["failed"] is True and "port 99999 is out of range" in result["msg"]
+    result = run_module(capsys, {"ports": ["ssh"]})
+    assert result["failed"] is True and "ports" in result["msg"]
+
+
+def test_module_runs_in_check_mode_on_this_host(capsys):
+    result = run_module(capsys, {"detail": "summary", "read_socket_options": "never"})
+    assert result["changed"] is False and "failed" not in result
+    assert result["sockets"] == [] and result["summary"]["method"] in ("sock_diag", "proc", None)
+    assert result["summary"]["namespaces"][0]["current"] is True
