@@ -531,6 +531,8 @@ class Settings:
         verb = "would be" if self.module.check_mode else "were"
         names = ", ".join(SYSCTL_NAMES[key] for key in keys)
         if state == "absent":
+            if not self.params["persist"]:
+                return "state=absent with persist=false: nothing to do (live values are never removed)"
             if plan.edits:
                 text = f"definitions of {names} {verb} removed from {plan.target}"
             else:
