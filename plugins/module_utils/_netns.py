@@ -296,7 +296,7 @@ def _collect(read_fd: int, timeout: float) -> tuple[bytes, bool]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return b"".join(chunks), True
-        ready, _, _ = select.select([read_fd], [], [], remaining)
+        ready = select.select([read_fd], [], [], remaining)[0]
         if not ready:
             continue
         chunk = os.read(read_fd, 65536)
@@ -335,7 +335,7 @@ def read_namespace_values(path: str, expected_inode: int | None = None, timeout:
         os.close(read_fd)
     if timed_out:
         _kill_quietly(pid)
-    _, status = os.waitpid(pid, 0)
+    status = os.waitpid(pid, 0)[1]
     if timed_out:
         return NamespaceRead(values=empty, error=f"timed out after {timeout:g}s reading {path}", path=path)
     return _parse_child_answer(data, status, path)
