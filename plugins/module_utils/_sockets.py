@@ -242,14 +242,19 @@ class Classified:
         return 3 if keepalive == "unknown" else 4
 
 
+TIMER_TRUE = Verdict(True, "timer")      # shared: verdicts are never changed once made
+TIMER_FALSE = Verdict(False, "timer")
+SOCKOPT_VERDICT = {True: Verdict(True, "sockopt"), False: Verdict(False, "sockopt")}
+
+
 def timer_verdict(sock: TcpSocket) -> Verdict:
     """What the timer alone says about SO_KEEPALIVE."""
     state = sock.state
     if state in CONNECTED:
         if sock.timer == 2:
-            return Verdict(True, "timer")
+            return TIMER_TRUE
         if sock.timer == 0:
-            return Verdict(False, "timer")
+            return TIMER_FALSE
         kind = "retransmit" if sock.timer == 1 else "zero-window probe"
         return Verdict("unknown", None, f"a {kind} timer masks the keepalive timer")
     if state == LISTEN:
@@ -345,9 +350,7 @@ class Owner:
     unit: str | None = None
     container_id: str | None = None
     unsafe_net_cls: bool = False
-
-
-NO_OWNER = Owner(service=None)
+    stats: ServiceStats | None = field(default=None, repr=False, compare=False)  # set by Scan.service()
 
 
 @dataclass
@@ -434,8 +437,9 @@ class Scan:
         self.processes = ProcessCache(root)
         self.owner_map: dict[int, list[tuple[int, int]]] = {}
         self.owner_cache: dict[int, Owner] = {}   # per pid
+        self.no_owner = Owner(service=None)       # sockets without a visible owner
         self.services: dict[str, ServiceStats] = {}
-        self.by_state: dict[str, int] = {}
+        self.by_state = [0] * (max(TCP_STATES) + 1)   # by state number
         self.by_keepalive = {"true": 0, "false": 0, "unknown": 0}
         self.by_source = {"sockopt": 0, "timer": 0}
         self.sockopt_skipped: dict[str, int] = {}
@@ -483,7 +487,7 @@ class Scan:
         """The owning service (cached per pid) and every (pid, fd) holding the socket."""
         holders = self.owner_map.get(inode) if inode else None
         if not holders:
-            return NO_OWNER, ()
+            return self.no_owner, ()
         pid = holders[0][0]
         owner = self.owner_cache.get(pid)
         if owner is None:
@@ -580,9 +584,9 @@ class Scan:
 
     def classify(self, context: NamespaceContext, sock: TcpSocket, opts: SockOpts | None,
                  skipped: str | None, resampled: bool) -> Classified:
-        verdict = Verdict(opts.keepalive, "sockopt") if opts is not None else timer_verdict(sock)
+        verdict = SOCKOPT_VERDICT[opts.keepalive] if opts is not None else timer_verdict(sock)
         if resampled and verdict.keepalive == "unknown" and sock.state in CONNECTED:
-            verdict.reason = (verdict.reason or "") + " (still, after a re-sample)"
+            verdict = Verdict("unknown", None, (verdict.reason or "") + " (still, after a re-sample)")
         item = Classified(sock, verdict, skipped)
         if opts is not None:
             item.keepidle, item.keepintvl, item.keepcnt = opts.keepidle, opts.keepintvl, opts.keepcnt
@@ -604,9 +608,10 @@ class Scan:
                opts: SockOpts | None, skipped: str | None, resampled: bool = False) -> None:
         item = self.classify(context, sock, opts, skipped, resampled)
         self.count(context, item, owner)
-        bucket = item.bucket
-        target = self.listed[bucket]
         cap = self.cap
+        if cap == 0:
+            return
+        target = self.listed[item.bucket]
         if cap is None or len(target) < cap:
             target.append(self.describe(context, item, owner, holders))
 
@@ -650,8 +655,7 @@ class Scan:
     def count(self, context: NamespaceContext, item: Classified, owner: Owner) -> None:
         sock = item.sock
         self.total += 1
-        state = sock.state_name
-        self.by_state[state] = self.by_state.get(state, 0) + 1
+        self.by_state[sock.state] += 1
         keepalive = item.verdict.keepalive
         self.by_keepalive["unknown" if keepalive == "unknown" else ("true" if keepalive else "false")] += 1
         source = item.verdict.source
@@ -663,8 +667,8 @@ class Scan:
             self.sockopt_skipped[item.skipped] = self.sockopt_skipped.get(item.skipped, 0) + 1
         if item.ghost:
             self.ghosts += 1
-        stats = self.service(owner)
-        stats.namespaces.add(finding_namespace(context))
+        stats = owner.stats or self.service(owner)
+        stats.namespaces.add(None if context.current else context.inode)
         if sock.state == LISTEN:
             self.count_listener(context, stats, owner, item)
         elif sock.state in CONNECTED:
@@ -730,6 +734,7 @@ class Scan:
             self.services[name] = stats
         if owner.pid is not None and owner.pid not in stats.pids and len(stats.pids) < MAX_EXAMPLES:
             stats.pids.append(owner.pid)
+        owner.stats = stats  # owners are cached per pid (and one unowned per scan): once per owner
         return stats
 
     # -- results ------------------------------------------------------------------------------------
@@ -758,7 +763,7 @@ class Scan:
             "sockets": self.total,
             "sockets_listed": len(sockets),
             "sockets_truncated": len(sockets) < self.total,
-            "by_state": dict(sorted(self.by_state.items())),
+            "by_state": {TCP_STATES[number]: count for number, count in enumerate(self.by_state) if count},
             "keepalive": dict(self.by_keepalive),
             "keepalive_source": dict(self.by_source),
             "ghost_candidates": self.ghosts,
