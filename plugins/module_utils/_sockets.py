@@ -19,6 +19,7 @@ Classification (see DESIGN.md and net/ipv4/inet_diag.c, net/ipv4/tcp_timer.c):
 
 from __future__ import annotations
 
+import array
 import contextlib
 import fnmatch
 import json
@@ -67,6 +68,7 @@ SEVERITY_ORDER = {severity: index for index, severity in enumerate(SEVERITIES)}
 MAX_LISTENERS_PER_SERVICE = 20
 MAX_EXAMPLES = 10                 # sockets named in one aggregated finding
 MAX_RESAMPLE = 2000               # sockets whose masked timer is looked at again
+MAX_ENTRY_ATTEMPTS = 3            # ways tried to enter one namespace (bind mounts, then its processes)
 RESAMPLE_DELAY = 0.2              # seconds: long enough for a retransmit / ACK to complete on a live link
 
 CONNECTED = (1, 8)                # ESTABLISHED, CLOSE_WAIT: the states where the timer is a reliable signal
@@ -902,45 +904,37 @@ def _netlink_in_namespace(path: str) -> socket.socket:
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
-        status = 1
         try:
             parent.close()
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             setns(fd, CLONE_NEWNET)
             nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _sockdiag.NETLINK_SOCK_DIAG)
-            _send_fds(child, nl.fileno())
-            status = 0
-        except BaseException:  # noqa: BLE001 - the parent sees the missing descriptor
-            pass
+            child.sendmsg([b"ok"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [nl.fileno()]))])
+        except BaseException as exc:  # noqa: BLE001 - the reason goes back to the parent
+            with contextlib.suppress(OSError):
+                child.sendall(str(exc).encode("utf-8", "replace")[:1000])
         finally:
-            os._exit(status)
+            os._exit(0)
     child.close()
     try:
         parent.settimeout(5.0)
-        fd = _recv_fd(parent)
+        fd, message = _recv_fd(parent)
     finally:
         parent.close()
         os.waitpid(pid, 0)
     if fd is None:
-        raise OSError(f"cannot open a sock_diag socket inside {path}")
+        raise OSError(f"cannot open a sock_diag socket inside {path}: {message or 'no answer'}")
     return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _sockdiag.NETLINK_SOCK_DIAG, fileno=fd)
 
 
-def _send_fds(sock: socket.socket, fd: int) -> None:
-    import array
-
-    sock.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
-
-
-def _recv_fd(sock: socket.socket) -> int | None:
-    import array
-
+def _recv_fd(sock: socket.socket) -> tuple[int | None, str]:
+    """The descriptor a child passed with SCM_RIGHTS, or None and the error text it sent instead."""
     fds = array.array("i")
-    _msg, ancdata, _flags, _addr = sock.recvmsg(1, socket.CMSG_SPACE(fds.itemsize))
+    message, ancdata, _flags, _addr = sock.recvmsg(1000, socket.CMSG_SPACE(fds.itemsize))
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
-    return fds[0] if fds else None
+    return (fds[0] if fds else None), message.decode("utf-8", "replace")
 
 
 def namespace_contexts(mode: str, root: str = "/") -> list[NamespaceContext]:
@@ -960,7 +954,7 @@ def namespace_contexts(mode: str, root: str = "/") -> list[NamespaceContext]:
         if values.error is None:
             context.sysctls = dict(values.values)
         errors = []
-        for path in namespace.entry_paths(root):
+        for path in namespace.entry_paths(root)[:MAX_ENTRY_ATTEMPTS]:
             try:
                 context.netlink = _netlink_in_namespace(path)
                 break

@@ -568,9 +568,10 @@ def main() -> None:
     if os.geteuid() != 0:
         module.warn("not running as root: sockets of other users have no visible owner and are classified by "
                     "the keepalive timer only")
-    for namespace in result["summary"]["namespaces"]:
-        if namespace["error"]:
-            module.warn(f"network namespace {namespace['inode']} not scanned: {namespace['error']}")
+    failed = [namespace for namespace in result["summary"]["namespaces"] if namespace["error"]]
+    if failed:
+        module.warn(f"{len(failed)} network namespace(s) not scanned, e.g. {failed[0]['inode']}: "
+                    f"{failed[0]['error']} (see summary.namespaces)")
     module.exit_json(changed=False, **result)
 
 
