@@ -191,3 +191,90 @@ mount -t tmpfs tmpfs /etc/sysctl.d
     assert "failed=0" in output and "ok=7" in output, output
     assert host_values() == before_host
     assert not Path("/etc/sysctl.d/60-tcp-keepalive.conf").exists()
+
+
+# --- the model against the real loaders ------------------------------------------------------------------
+# Each scenario is a tree of sysctl files ({host path: content, or "->target" for a symlink}). It is
+# mounted over the host's directories inside a private mount namespace (tmpfs, bind mount for
+# /etc/sysctl.conf), then boot_model() predicts, and the real loaders apply it in fresh network
+# namespaces. The loaders are restricted to the keepalive keys (procps: an ERE that also admits the
+# '-' prefix and slash keys, which --pattern matches against the raw key text).
+SCENARIOS = {
+    "masking_order_and_sysctl_conf": {
+        "/usr/lib/sysctl.d/50-a.conf": "net.ipv4.tcp_keepalive_time = 100\n",
+        "/etc/sysctl.d/50-a.conf": "net.ipv4.tcp_keepalive_time = 200\n",
+        "/run/sysctl.d/70-b.conf": "net.ipv4.tcp_keepalive_intvl = 0x1e\n",
+        "/usr/lib/sysctl.d/80-c.conf": "net.ipv4.tcp_keepalive_probes = 5\n",
+        "/etc/sysctl.d/80-c.conf": "->/dev/null",
+        "/etc/sysctl.conf": "net.ipv4.tcp_keepalive_intvl = 040\n",
+    },
+    "syntax_slash_prefix_inline_glob_comments": {
+        "/etc/sysctl.d/10-x.conf": (
+            "net/ipv4/tcp_keepalive_time = 300 # five minutes\n"
+            " -net.ipv4.tcp_keepalive_intvl=20\n"
+            "net.ipv4.tcp_keepalive_* = 7\n"
+        ),
+        "/etc/sysctl.d/20-y.conf": "net.ipv4.tcp_keepalive_time = 400\n; net.ipv4.tcp_keepalive_time = 1\n",
+        "/etc/sysctl.conf": "",
+    },
+    "invalid_last_value": {
+        "/etc/sysctl.d/10-a.conf": "net.ipv4.tcp_keepalive_time = 100\n",
+        "/etc/sysctl.d/20-b.conf": "net.ipv4.tcp_keepalive_time = soon\n",
+        "/etc/sysctl.conf": "",
+    },
+    "sysctl_conf_symlink_read_twice_by_procps": {
+        "/etc/sysctl.conf": "net.ipv4.tcp_keepalive_time = 111\n",
+        "/etc/sysctl.d/99-sysctl.conf": "->../sysctl.conf",
+        "/etc/sysctl.d/99-zzz.conf": "net.ipv4.tcp_keepalive_time = 999\n",
+    },
+}
+
+PREDICT = """
+import json
+from ansible_collections.tcp.keepalive.plugins.module_utils._sysctl_conf import boot_model
+print(json.dumps({loader: boot_model("/", loader).boot for loader in ("procps", "systemd")}))
+"""
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_model_matches_real_loaders(tmp_path, name):
+    require_root()
+    if SYSTEMD_SYSCTL is None:
+        pytest.skip("systemd-sysctl is not installed")
+    tree = tmp_path / "tree"
+    for path, content in SCENARIOS[name].items():
+        target = tree / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if content.startswith("->"):
+            os.symlink(content[2:], target)
+        else:
+            target.write_text(content)
+    if not (tree / "etc" / "sysctl.conf").exists():
+        (tree / "etc" / "sysctl.conf").write_text("")
+    read_live = helpers(tmp_path)
+    prefixes = " ".join(f"--prefix=net.ipv4.tcp_keepalive_{key}" for key in KEYS)
+    pattern = "'^-?[[:space:]]*net[./]ipv4[./]tcp_keepalive_'"
+    (tmp_path / "procps.sh").write_text(
+        f"sysctl -q --system --pattern {pattern} >/dev/null 2>&1 || true\n{read_live}\n"
+    )
+    (tmp_path / "systemd.sh").write_text(f"{SYSTEMD_SYSCTL} {prefixes} 2>/dev/null || true\n{read_live}\n")
+    (tmp_path / "predict.py").write_text(PREDICT)
+    script = f"""
+for dir in /etc/sysctl.d /usr/lib/sysctl.d /run; do mount -t tmpfs tmpfs "$dir"; done
+mkdir -p /run/sysctl.d
+for dir in etc/sysctl.d usr/lib/sysctl.d run/sysctl.d; do
+  if [ -d "{tree}/$dir" ]; then cp -a "{tree}/$dir/." "/$dir/"; fi
+done
+mount --bind {tree}/etc/sysctl.conf /etc/sysctl.conf
+PYTHONPATH={COLLECTIONS_ROOT} {sys.executable} {tmp_path}/predict.py
+unshare -n sh {tmp_path}/procps.sh
+unshare -n sh {tmp_path}/systemd.sh
+"""
+    predicted, procps, systemd = in_namespaces(script)
+    predicted = json.loads(predicted)
+    defaults = {"time": 7200, "intvl": 75, "probes": 9}
+    for loader, live in (("procps", procps), ("systemd", systemd)):
+        expected = [
+            predicted[loader][key] if predicted[loader][key] is not None else defaults[key] for key in KEYS
+        ]
+        assert [int(v) for v in live.split()] == expected, (loader, predicted[loader], live)
