@@ -665,7 +665,7 @@ class Conflict:
     file: str
     line: int | None
     value: str | None
-    action: str  # failed | warned | commented_out | not_editable
+    action: str  # failed | warned | commented_out | not_editable | not_changed
     reason: str = ""
 
     def as_dict(self) -> dict:
@@ -801,6 +801,9 @@ def _report(plan: PersistPlan, winners: list[Definition], loader: str, mode: str
             "(files under /etc only) or on_conflict=warn"
         )
     else:
+        for conflict in plan.conflicts:  # found in an earlier round; nothing will be written now
+            if conflict.action == "commented_out":
+                conflict.action = "not_changed"
         plan.error = (
             "; ".join(lines)
             + ". on_conflict=comment_out only edits files under /etc, not vendor directories "

@@ -243,6 +243,8 @@ conflicts:
       description:
         - V(failed) (O(on_conflict=fail)), V(warned), V(commented_out), or V(not_editable)
           (O(on_conflict=comment_out) met a file outside C(/etc) or a mask).
+        - V(not_changed) marks a line O(on_conflict=comment_out) would have commented out when another
+          conflict made the module fail; nothing was written.
       type: str
     reason:
       description: A sentence explaining the conflict.
@@ -396,6 +398,9 @@ class Settings:
             self.fail(str(exc))
             return
         state = params["state"]
+        if not os.path.isabs(params["file"]):
+            self.fail(f"file must be an absolute path, got {params['file']!r}")
+            return
         if state == "present" and not values:
             self.fail("state=present needs at least one of time, intvl, probes")
             return

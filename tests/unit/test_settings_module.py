@@ -114,6 +114,7 @@ def test_existing_file_edited_in_place_with_mode_kept(root, capsys):
         ({"time": 600, "probes": 0}, "probes must be an integer from 1 to 127"),
         ({}, "needs at least one of time, intvl, probes"),
         ({"time": 600, "on_conflict": "ignore"}, "on_conflict"),
+        ({"time": 600, "file": "sysctl.d/60-tcp-keepalive.conf"}, "file must be an absolute path"),
     ],
 )
 def test_bad_input_fails_cleanly_and_changes_nothing(root, capsys, args, needle):

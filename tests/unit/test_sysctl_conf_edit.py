@@ -273,3 +273,17 @@ def test_absent_removes_and_deletes(tmp_path):
     full = plan(tmp_path, {}, state="absent")
     assert full.edits[OURS][1] is None
     assert plan(tmp_path / "empty", {}, state="absent").edits == {}
+
+
+def test_comment_out_round_then_vendor_conflict_writes_nothing(tmp_path):
+    # Commenting out the /etc line reveals a vendor line read before it: fail, and say nothing was changed.
+    write(tmp_path, "/etc/sysctl.d/80-a.conf", f"{TIME} = 100\n")
+    write(tmp_path, "/usr/lib/sysctl.d/90-vendor.conf", f"{TIME} = 200\n")
+    write(tmp_path, "/etc/sysctl.d/95-b.conf", f"{TIME} = 300\n")
+    result = plan(tmp_path, {"time": 600}, on_conflict="comment_out")
+    assert result.error and "/usr/lib/sysctl.d/90-vendor.conf" in result.error
+    actions = {(c.file, c.action) for c in result.conflicts}
+    assert actions == {
+        ("/etc/sysctl.d/95-b.conf", "not_changed"),
+        ("/usr/lib/sysctl.d/90-vendor.conf", "not_editable"),
+    }
