@@ -113,10 +113,14 @@ print(f"  services with sockets lacking keepalive: {len(services) or 'none'}")
 for svc in services:
     where = ", ".join(svc["listeners"]) or f"{svc['connections']} connection(s)"
     print(f"    - {svc['service']}: {where}" + (f" (pid {', '.join(map(str, svc['pids']))})" if svc["pids"] else ""))
+    if svc.get("hint"):
+        print(f"      fix: {svc['hint']}")
 ghosts = record.get("ghost_candidates", [])
-print(f"  ghost candidates (idle connections without keepalive): {len(ghosts) or 'none'}")
+total = sum(ghost.get("count", 1) for ghost in ghosts)
+print(f"  ghost candidates (connections without keepalive idle > {policy.get('idle_threshold')} s): {total or 'none'}")
 for ghost in ghosts:
-    print(f"    - {ghost['service'] or '?'} pid {ghost['pid']}: {ghost['socket']} idle {ghost['idle']} s")
+    examples = ", ".join(ghost.get("sockets") or [ghost.get("socket", "")])
+    print(f"    - {ghost['service'] or '?'} (pid {ghost['pid']}): {ghost.get('count', 1)}: {examples}")
 for limitation in record.get("limitations", []):
     print(f"  could not see: {limitation}")
 for error in record.get("errors", []):

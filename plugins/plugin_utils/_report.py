@@ -274,8 +274,8 @@ def _timer_findings(timer: Mapping[str, Any], expected_time: int | None) -> list
                     "id": "timer_mismatch",
                     "message": (
                         f"keepalive timer of a fresh loopback connection expires after "
-                        f"{timer.get('observed', timer.get('expires'))} s, "
-                        f"expected {timer.get('expected', expected_time)} s"
+                        f"{timer.get('observed_time', timer.get('observed'))} s, "
+                        f"expected {timer.get('expected_time', expected_time)} s"
                     ),
                 },
                 "timer",
@@ -352,7 +352,11 @@ def _make_check(
     }
 
 
-def _services_without_keepalive(findings: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _services_without_keepalive(
+    findings: Iterable[Mapping[str, Any]], service_facts: Iterable[Any] = ()
+) -> list[dict[str, Any]]:
+    """Services with listeners or connections lacking keepalive, with sockets_info's hint to fix each."""
+    hints = {_as_dict(svc).get("name"): _as_dict(svc).get("hint") for svc in service_facts}
     services: dict[str, dict[str, Any]] = {}
     for finding in findings:
         if finding.get("id") not in ("listener_without_keepalive", "connection_without_keepalive"):
@@ -360,7 +364,9 @@ def _services_without_keepalive(findings: Iterable[Mapping[str, Any]]) -> list[d
         name = str(
             finding.get("service") or finding.get("comm") or "unknown (no permission to see the owner)"
         )
-        entry = services.setdefault(name, {"service": name, "listeners": [], "connections": 0, "pids": []})
+        entry = services.setdefault(
+            name, {"service": name, "listeners": [], "connections": 0, "pids": [], "hint": hints.get(name)}
+        )
         if finding["id"] == "listener_without_keepalive":
             entry["listeners"].append(format_socket(finding.get("socket")) or str(finding.get("port", "?")))
         else:
@@ -372,11 +378,15 @@ def _services_without_keepalive(findings: Iterable[Mapping[str, Any]]) -> list[d
 
 
 def _ghosts(findings: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Ghost candidates; sockets_info aggregates them per service (count, up to 10 example sockets)."""
     return [
         {
             "service": f.get("service") or f.get("comm"),
             "pid": f.get("pid"),
+            "count": int(f.get("count") or 1),
             "socket": format_socket(f.get("socket")),
+            "sockets": [format_socket(s) for s in _as_list(f.get("sockets"))]
+            or [format_socket(f.get("socket"))],
             "idle": f.get("idle", f.get("idle_seconds")),
             "message": f.get("message"),
         }
@@ -459,7 +469,7 @@ def evaluate_host(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str
 
     values = _values(results["settings"])
     timer = results["timer"]
-    observed = timer.get("observed", timer.get("expires"))
+    observed = timer.get("observed_time", timer.get("observed"))
     context = {
         "uid": uid,
         "values": values,
@@ -529,7 +539,9 @@ def evaluate_host(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str
         findings=all_findings,
         values=values,
         detection_time=dict(context["detection_time"], policy=policy.get("max_detection_time")),
-        services_without_keepalive=_services_without_keepalive(all_findings),
+        services_without_keepalive=_services_without_keepalive(
+            all_findings, _as_list(results["sockets"].get("services"))
+        ),
         ghost_candidates=_ghosts(all_findings),
         facts={name: _strip_result(result) for name, result in results.items()},
     )
@@ -687,11 +699,11 @@ def render_markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, A
             "",
             "## Ghost candidates",
             "",
-            "| Host | Service | Pid | Socket | Idle |",
+            "| Host | Service | Pid | Connections | Examples |",
             "|---|---|---|---|---|",
         ]
         out.extend(
-            f"| {_md(h)} | {_md(g['service'])} | {g['pid']} | {_md(g['socket'])} | {g['idle']} |"
+            f"| {_md(h)} | {_md(g['service'])} | {g['pid']} | {g['count']} | {_md(', '.join(g['sockets']))} |"
             for h, g in ghosts
         )
     out.append("")

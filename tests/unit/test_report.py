@@ -63,8 +63,8 @@ def synthetic_raw(i: int) -> dict[str, Any]:
     host = f"host{i:04d}.example.com"
     reach = {"changed": False, "ansible_facts": {"ansible_user_uid": 0, "ansible_user_id": "root"}}
     settings = _settings(GOOD, GOOD, [])
-    sockets = {"changed": False, "sockets": [], "services": {}, "summary": {}, "findings": []}
-    timer = {"changed": False, "expected": 600, "observed": 600, "ok": True, "findings": []}
+    sockets = {"changed": False, "sockets": [], "services": [], "summary": {}, "findings": []}
+    timer = {"changed": False, "expected_time": 600, "observed_time": 599.996, "ok": True, "findings": []}
     if kind == "unreachable":
         return {
             "host": host,
@@ -122,10 +122,15 @@ def synthetic_raw(i: int) -> dict[str, Any]:
                 "namespace": None,
                 "pid": 4242,
                 "service": "postgresql.service",
-                "socket": "10.0.0.5:5432 -> 10.0.0.9:40000",
-                "idle": 86400,
+                "socket": "10.0.0.5:5432->10.0.0.9:40000",
+                "sockets": [
+                    "10.0.0.5:5432->10.0.0.9:40000 (idle 86400s)",
+                    "10.0.0.5:5432->10.0.0.7:40100 (idle 90000s)",
+                ],
+                "count": 2,
             },
         ]
+        sockets["services"] = [{"name": "postgresql.service", "hint": "set tcp_keepalives_idle"}]
     if kind == "not_root":
         reach["ansible_facts"] = {"ansible_user_uid": 1000, "ansible_user_id": "alice"}
     if kind == "broken":
@@ -224,10 +229,10 @@ def test_fail_on_decides_which_findings_fail():
 
 def test_timer_ok_false_without_findings_becomes_timer_mismatch():
     raw = synthetic_raw(0)
-    raw["timer"] = {"changed": False, "expected": 600, "observed": 7200, "ok": False}
+    raw["timer"] = {"changed": False, "expected_time": 600, "observed_time": 7199.99, "ok": False}
     record = report.evaluate_host(raw, POLICY)
     assert record["summary"]["failed_checks"] == ["timer"]
-    assert record["findings"][0]["id"] == "timer_mismatch" and "7200" in record["findings"][0]["message"]
+    assert record["findings"][0]["id"] == "timer_mismatch" and "7199.99 s" in record["findings"][0]["message"]
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +260,9 @@ def test_fleet_json_and_host_files(written):
         one["status"] == "fail" and one["facts"]["sockets"]["findings"][0]["service"] == "postgresql.service"
     )
     assert one["services_without_keepalive"][0]["service"] == "postgresql.service"
-    assert one["ghost_candidates"][0]["idle"] == 86400
+    ghost = one["ghost_candidates"][0]
+    assert ghost["count"] == 2 and ghost["sockets"][1] == "10.0.0.5:5432->10.0.0.7:40100 (idle 90000s)"
+    assert one["services_without_keepalive"][0]["hint"] == "set tcp_keepalives_idle"
 
 
 def test_junit_has_one_case_per_host_and_check(written):
