@@ -69,7 +69,7 @@ def unshared_process(require_root):
     """A `sleep` in a new network namespace (no bind mount): reachable only through /proc/<pid>/ns/net."""
     proc = subprocess.Popen(["unshare", "-n", "sleep", "120"])
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             try:
                 if os.readlink(f"/proc/{proc.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
                     break

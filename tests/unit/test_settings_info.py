@@ -44,7 +44,8 @@ def test_bad_input_fails_with_a_clear_message(capsys, args, message):
 
 
 def test_unknown_expected_key_message_names_valid_keys(capsys):
-    _, result = run_module(capsys, {"expected": {"tme": 600}})
+    code, result = run_module(capsys, {"expected": {"tme": 600}})
+    assert code == 1
     assert result["msg"] == "expected has unknown key(s) tme; valid keys: time, intvl, probes"
 
 
