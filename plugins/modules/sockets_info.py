@@ -34,7 +34,7 @@ description:
     units; libkeepalive for the rest).
   - Never changes anything.
 author:
-  - tcp.keepalive developers
+  - tcp.keepalive developers (@tcp-keepalive)
 extends_documentation_fragment:
   - tcp.keepalive._attributes
   - tcp.keepalive._attributes.info_module

@@ -19,7 +19,7 @@ description:
   - Leaves nothing behind. Every socket it opens is closed before it returns, the client with a reset so
     that no C(TIME_WAIT) socket remains. Nothing on the host is changed.
 author:
-  - tcp.keepalive developers
+  - tcp.keepalive developers (@tcp-keepalive)
 extends_documentation_fragment:
   - tcp.keepalive._attributes
   - tcp.keepalive._attributes.info_module
