@@ -114,6 +114,21 @@ def measure(name: str, command: Sequence[str], repeat: int, env: dict[str, str] 
     return Measurement(name=name, command=list(command), samples=samples, ok=ok, error=error)
 
 
+def command_line() -> str:
+    """How this benchmark was started, relative to the repository, results dir left out."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if arg == "--results-dir":
+            skip = True
+            continue
+        if not arg.startswith("--results-dir="):
+            args.append(arg)
+    return " ".join(["python", os.path.relpath(os.path.abspath(sys.argv[0]), REPO), *args])
+
+
 def ratio(value: float | None, baseline: float | None) -> float | None:
     if value is None or not baseline:
         return None

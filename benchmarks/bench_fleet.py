@@ -28,7 +28,18 @@ import sys
 import tempfile
 from typing import Any
 
-from _bench import Measurement, fmt_mib, fmt_ratio, fmt_s, log, measure_once, ratio, table, write_result
+from _bench import (
+    Measurement,
+    command_line,
+    fmt_mib,
+    fmt_ratio,
+    fmt_s,
+    log,
+    measure_once,
+    ratio,
+    table,
+    write_result,
+)
 from _containers import (
     ContainerError,
     ansible_json_env,
@@ -130,7 +141,7 @@ def main() -> int:
                      "recap": last.get("stats"), "statuses": last.get("statuses"),
                      "failure": last.get("failure")})
     result = {"hosts": args.hosts, "forks": forks, "repeat": args.repeat, "image": fleet.image, "rows": rows,
-              "command": " ".join(sys.argv)}
+              "command": command_line()}
     result["markdown"] = render(result)
     path = write_result(args.name, result, args.results_dir)
     print(result["markdown"])

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from typing import Any
 
-from _bench import fmt_mib, fmt_s, log, measure, table, write_result
+from _bench import command_line, fmt_mib, fmt_s, log, measure, table, write_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = os.path.join(HERE, "report_child.py")
@@ -51,7 +51,7 @@ def main() -> int:
             base, value = smallest.get(key), row.get(key)
             row[f"{key}_growth"] = value / base if value and base else None
         row["size_ratio"] = row["hosts"] / smallest["hosts"]
-    result: dict[str, Any] = {"rows": rows, "repeat": args.repeat, "command": " ".join(sys.argv)}
+    result: dict[str, Any] = {"rows": rows, "repeat": args.repeat, "command": command_line()}
     if args.profile:
         path = os.path.join(args.results_dir, f"profile_report_{sizes[0]}.txt")
         os.makedirs(args.results_dir, exist_ok=True)

@@ -22,7 +22,18 @@ import sys
 import tempfile
 from typing import Any
 
-from _bench import Measurement, fmt_mib, fmt_ratio, fmt_s, log, measure_once, ratio, table, write_result
+from _bench import (
+    Measurement,
+    command_line,
+    fmt_mib,
+    fmt_ratio,
+    fmt_s,
+    log,
+    measure_once,
+    ratio,
+    table,
+    write_result,
+)
 from _containers import (
     ContainerError,
     ansible_json_env,
@@ -136,7 +147,7 @@ def main() -> int:
                          "peak_rss_kib": m.peak_rss_kib, "runs": len(m.samples),
                          "changed": [s.inner["stats"]["changed"] for s in m.samples],
                          "checks": checks[name]})
-    result = {"repeat": args.repeat, "image": fleet.image, "rows": rows, "command": " ".join(sys.argv)}
+    result = {"repeat": args.repeat, "image": fleet.image, "rows": rows, "command": command_line()}
     result["markdown"] = render(rows)
     path = write_result(args.name, result, args.results_dir)
     print(result["markdown"])

@@ -32,6 +32,7 @@ from typing import Any
 import connfarm
 from _bench import (
     Measurement,
+    command_line,
     fmt_mib,
     fmt_ratio,
     fmt_s,
@@ -195,7 +196,7 @@ def main() -> int:
         return subprocess.call(["unshare", "--net", "--", sys.executable, *sys.argv], env=env)
     connfarm.prepare_namespace()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    result: dict[str, Any] = {"sizes": [], "repeat": args.repeat, "command": " ".join(sys.argv)}
+    result: dict[str, Any] = {"sizes": [], "repeat": args.repeat, "command": command_line()}
     for connections in sizes:
         result["sizes"].append(bench_size(connections, args.repeat, not args.no_ansible))
     if args.profile:

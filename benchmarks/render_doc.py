@@ -1,0 +1,188 @@
+# Copyright (c) 2026, tcp.keepalive developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Write docs/performance.md from benchmarks/results/*.json (and benchmarks/NOTES.md, the analysis).
+
+    python render_doc.py [--results-dir DIR] [--out docs/performance.md] [--note TEXT]
+
+Targets (issues 4 and 7) are checked against the numbers here, never in a test: each shows met / NOT
+met / not measured, with the numbers behind it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from _bench import fmt_mib, fmt_ratio, fmt_s
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+BENCHMARKS = ("sockets", "settings", "fleet", "report")
+RSS_LIMIT_KIB = 100 * 1024
+SUMMARY_LIMIT = 64 * 1024
+
+
+def load(results_dir: str) -> dict[str, dict[str, Any]]:
+    found = {}
+    for name in BENCHMARKS:
+        path = os.path.join(results_dir, name + ".json")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                found[name] = json.load(handle)
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _row(size: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((r for r in size["rows"] if r["name"] == name and r["ok"]), None)
+
+
+def _size_nearest(sockets: dict[str, Any], connections: int) -> dict[str, Any] | None:
+    sizes = sockets.get("sizes") or []
+    exact = [s for s in sizes if s["connections"] == connections]
+    return exact[0] if exact else None
+
+
+def socket_targets(sockets: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    at40 = _size_nearest(sockets, 40000)
+    ss = _row(at40, "ss -tanop") if at40 else None
+    goals = (("scan, options never", 1.0, "classification + owners no slower than `ss -tanop`"),
+             ("scan, options always", 2.0, "with socket options (pidfd_getfd) <= 2x `ss -tanop`"))
+    for name, limit, label in goals:
+        row = _row(at40, name) if at40 else None
+        if not (row and ss):
+            rows.append([f"40,000 connections: {label}", "not measured", ""])
+            continue
+        verdict = "met" if row["median_s"] <= limit * ss["median_s"] else "NOT met"
+        numbers = (f"{fmt_s(row['median_s'])} vs {fmt_s(ss['median_s'])} "
+                   f"({fmt_ratio(row['ratio_vs_ss_tanop'])})")
+        rows.append([f"40,000 connections: {label}", verdict, numbers])
+    at100 = _size_nearest(sockets, 100000)
+    for name in ("scan, options never", "scan, options always"):
+        row = _row(at100, name) if at100 else None
+        label = f"100,000 connections: peak RSS < 100 MiB ({name}, detail summary)"
+        if not row:
+            rows.append([label, "not measured", ""])
+            continue
+        rss = row["peak_rss_kib"]
+        rows.append([label, "met" if rss < RSS_LIMIT_KIB else "NOT met", fmt_mib(rss)])
+    sizes_seen = []
+    worst = 0.0
+    for size in sockets.get("sizes") or []:
+        for row in size["rows"]:
+            if not row["ok"]:
+                continue
+            if row["name"] in ("scan, options never", "scan, options always"):
+                worst = max(worst, row["result_bytes"] or 0)
+                sizes_seen.append(size["connections"])
+            if row["name"] == "ansible sockets_info":
+                worst = max(worst, row["stdout_bytes"] or 0)
+    label = "`detail: summary` result < 64 KiB at every size"
+    if sizes_seen:
+        rows.append([label, "met" if worst < SUMMARY_LIMIT else "NOT met",
+                     f"largest {worst / 1024:.1f} KiB over {sorted(set(sizes_seen))} connections"])
+    else:
+        rows.append([label, "not measured", ""])
+    return rows
+
+
+def report_targets(report: dict[str, Any]) -> list[list[str]]:
+    rows = report.get("rows") or []
+    ok = [r for r in rows if r["ok"]]
+    if len(ok) < 2:
+        return [["report rendering grows linearly (1,000 -> 10,000 hosts)", "not measured", ""]]
+    last = ok[-1]
+    growth, size = last["total_s_growth"], last["size_ratio"]
+    linear = growth is not None and growth <= 1.3 * size
+    return [[f"report rendering grows linearly ({ok[0]['hosts']:,} -> {last['hosts']:,} hosts)",
+             "met" if linear else "NOT met", f"time x{growth:.2f} for hosts x{size:.0f}"]]
+
+
+def machine_text(results: dict[str, dict[str, Any]]) -> str:
+    first = next(iter(results.values()))["machine"]
+    loads = {name: r["machine"].get("loadavg") for name, r in results.items()}
+    lines = [
+        f"- CPU: {first.get('nproc')} cores ({first.get('cpu')}), memory {first.get('mem_total_mib')} MiB",
+        f"- Kernel {first.get('kernel')}, {first.get('os')}, Python {first.get('python')} (controller venv)",
+        "- Load average (1/5/15 min) when each benchmark finished: "
+        + "; ".join(f"{name} {' / '.join(f'{v:.1f}' for v in load)}" for name, load in loads.items() if load),
+        "- Measured at (UTC): "
+        + "; ".join(f"{name} {r['machine'].get('when_utc')}" for name, r in results.items()),
+    ]
+    return "\n".join(lines)
+
+
+def render(results: dict[str, dict[str, Any]], notes: str, note: str) -> str:
+    out = ["# Performance", "",
+           "Generated by `bash scripts/bench.sh` (benchmarks/render_doc.py) from benchmarks/results/*.json;",
+           "the analysis at the end is benchmarks/NOTES.md. Numbers are medians over repeated runs, each",
+           "run a fresh process started by benchmarks/_measure.py, which reports its wall time and peak RSS",
+           "(`getrusage(RUSAGE_CHILDREN).ru_maxrss`: the largest single process of the measured tree). Linux",
+           "carries the pre-exec high-water mark across exec, so no row can show less than the wrapper's own",
+           "~12 MiB. Ratios are against the baseline measured in the same run, interleaved round by round.",
+           ""]
+    if note:
+        out += [f"> {note}", ""]
+    if not results:
+        return "\n".join(out + ["No results yet: run `bash scripts/bench.sh`.", ""])
+    out += ["## Machine", "", machine_text(results), ""]
+    out += ["## Targets", "", "| target | verdict | numbers |", "|---|---|---|"]
+    targets = []
+    if "sockets" in results:
+        targets += socket_targets(results["sockets"])
+    if "report" in results:
+        targets += report_targets(results["report"])
+    out += [f"| {' | '.join(row)} |" for row in targets] + [""]
+    sections = (
+        ("sockets", "1. Socket scan (private network namespace, loopback connections)"),
+        ("settings", "2. Per host: one tcp.keepalive.settings task vs three ansible.posix.sysctl tasks"),
+        ("fleet", "3a. Fleet: the audit playbook end to end"),
+        ("report", "3b. Fleet report rendering (synthetic host results)"),
+    )
+    for name, title in sections:
+        out += [f"## {title}", ""]
+        if name not in results:
+            out += ["Not measured in this run.", ""]
+            continue
+        r = results[name]
+        out += [f"Command: `{r.get('command')}` (repeat {r.get('repeat')})", "",
+                r.get("markdown", "").strip(), ""]
+        profiles = r.get("profiles") or ({"report": r["profile"]} if r.get("profile") else {})
+        if profiles:
+            shown = ", ".join(f"{k}: `{os.path.relpath(v, REPO) if os.path.isabs(v) else v}`"
+                              for k, v in profiles.items())
+            out += [f"cProfile output: {shown} (not committed)", ""]
+    if notes.strip():
+        out += [notes.strip(), ""]
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results-dir", default=os.path.join(HERE, "results"))
+    parser.add_argument("--out", default=os.path.join(REPO, "docs", "performance.md"))
+    parser.add_argument("--notes", default=os.path.join(HERE, "NOTES.md"))
+    parser.add_argument("--note", default="", help="a line shown at the top (e.g. smoke run, busy machine)")
+    args = parser.parse_args()
+    results = load(args.results_dir)
+    try:
+        with open(args.notes, encoding="utf-8") as handle:
+            notes = handle.read()
+    except OSError:
+        notes = ""
+    text = render(results, notes, args.note)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    print(f"wrote {args.out} ({', '.join(results) or 'no results'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
