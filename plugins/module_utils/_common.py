@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, tcp.keepalive developers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -10,7 +9,7 @@ Private module_utils (leading underscore): not a public API. Standard library on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 
 # Short names users type (module options `time`, `intvl`, `probes`) -> full sysctl names.
 KEYS = ("time", "intvl", "probes")
@@ -62,14 +61,14 @@ class Finding:
 
     id: str
     message: str
-    key: Optional[str] = None
-    file: Optional[str] = None
-    line: Optional[int] = None
-    namespace: Optional[int] = None
-    severity: Optional[str] = None
-    extra: Dict[str, Any] = field(default_factory=dict)
+    key: str | None = None
+    file: str | None = None
+    line: int | None = None
+    namespace: int | None = None
+    severity: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         result = {
             "id": self.id,
             "severity": self.severity or FINDING_SEVERITY.get(self.id, "info"),
@@ -83,7 +82,7 @@ class Finding:
         return result
 
 
-def detection_time(time: Optional[int], intvl: Optional[int], probes: Optional[int]) -> Optional[int]:
+def detection_time(time: int | None, intvl: int | None, probes: int | None) -> int | None:
     """Seconds from the last data received until an idle dead peer is reset: time + intvl * probes.
 
     None when any part is unknown.
@@ -93,17 +92,21 @@ def detection_time(time: Optional[int], intvl: Optional[int], probes: Optional[i
     return int(time) + int(intvl) * int(probes)
 
 
-def parse_int(value: Any) -> Optional[int]:
-    """Parse a sysctl integer the way the kernel does for these keys ("0600" is 600); None if not one."""
-    if isinstance(value, bool):
+def parse_int(value: Any) -> int | None:
+    """Parse an integer a user typed ("600", " 600 ", "0600", "+5") as decimal; None if it is not one.
+
+    Decimal on purpose: a user who writes 0600 means six hundred. Note the kernel itself reads a sysctl
+    file or /proc/sys write of "0600" as octal (384): _sysctl_conf.kernel_int() models that for files.
+    """
+    if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
         return value
     text = str(value).strip()
     sign = 1
-    if text[:1] in "+-":
+    if text and text[0] in "+-":
         sign = -1 if text[0] == "-" else 1
         text = text[1:]
-    if not text.isdigit():
+    if not text.isdigit() or not text.isascii():
         return None
     return sign * int(text, 10)

@@ -1,0 +1,72 @@
+"""The shared vocabulary: integer parsing, detection time, finding shape, cgroup ownership."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import parse_cgroup, read_cgroup
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
+    FINDING_SEVERITY,
+    SEVERITIES,
+    Finding,
+    detection_time,
+    parse_int,
+)
+
+DOCKER_ID = "16a2e1a9bacaf9e2cef566b8204f0790d7337b19f2747c56bd6740695a23f6d5"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("600", 600), (" 600 ", 600), ("0600", 600), ("+5", 5), ("-3", -3), (42, 42),
+     ("", None), ("+", None), ("6e2", None), ("1.5", None), (True, None), (None, None), ("٣", None)],
+)
+def test_parse_int_reads_user_input_as_decimal(raw, expected):
+    assert parse_int(raw) == expected
+
+
+def test_detection_time_is_time_plus_intvl_times_probes():
+    assert detection_time(7200, 75, 9) == 7875
+    assert detection_time(2, 1, 3) == 5
+    assert detection_time(600, None, 5) is None
+
+
+def test_finding_defaults_its_severity_from_the_registry_and_merges_extra():
+    finding = Finding(id="ghost_candidate", message="m", extra={"pid": 7}).as_dict()
+    assert finding["severity"] == "high"
+    assert finding["pid"] == 7
+    assert set(FINDING_SEVERITY.values()) <= set(SEVERITIES)
+
+
+def test_cgroup_v2_systemd_service():
+    info = parse_cgroup("0::/system.slice/nginx.service\n")
+    assert (info.unit, info.container_id) == ("nginx.service", None)
+
+
+def test_cgroup_v2_docker_scope_gives_container_not_unit():
+    info = parse_cgroup(f"0::/system.slice/docker-{DOCKER_ID}.scope\n")
+    assert (info.unit, info.container_id) == (None, DOCKER_ID)
+
+
+def test_cgroup_v1_hybrid_docker_path():
+    text = (f"12:net_cls,net_prio:/docker/{DOCKER_ID}\n"
+            f"1:name=systemd:/docker/{DOCKER_ID}\n0::/\n")
+    info = parse_cgroup(text)
+    assert info.container_id == DOCKER_ID
+    assert info.paths["net_cls,net_prio"] == f"/docker/{DOCKER_ID}"
+
+
+def test_cgroup_v1_systemd_unit_and_kubernetes_crio():
+    assert parse_cgroup("1:name=systemd:/system.slice/ssh.service\n0::/\n").unit == "ssh.service"
+    pod = f"0::/kubepods.slice/kubepods-pod1.slice/crio-{DOCKER_ID}.scope\n"
+    assert parse_cgroup(pod).container_id == DOCKER_ID
+
+
+def test_cgroup_user_session_scope_is_the_unit():
+    assert parse_cgroup("0::/user.slice/user-0.slice/session-3.scope\n").unit == "session-3.scope"
+
+
+def test_read_cgroup_on_a_fixture_tree_and_a_vanished_pid(tmp_path):
+    (tmp_path / "proc" / "42").mkdir(parents=True)
+    (tmp_path / "proc" / "42" / "cgroup").write_text("0::/system.slice/redis-server.service\n")
+    assert read_cgroup(42, root=str(tmp_path)).unit == "redis-server.service"
+    assert read_cgroup(43, root=str(tmp_path)) is None
