@@ -325,7 +325,7 @@ def lookup_tcp(sockets: Sequence[TcpSocket], sock: socket.socket | None = None) 
 # ---- /proc/net/tcp fallback -------------------------------------------------------------------------
 
 def _proc_address(text: str) -> tuple[str, int]:
-    address, _, port = text.partition(":")
+    address, _sep, port = text.partition(":")
     # Each 32-bit word is printed as %08X of the value in host byte order.
     raw = b"".join(struct.pack("=I", int(address[i:i + 8], 16)) for i in range(0, len(address), 8))
     family = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
@@ -342,8 +342,8 @@ def parse_proc_net_tcp(text: str, family: int, clock_ticks: int) -> Iterator[Tcp
             src, sport = _proc_address(fields[1])
             dst, dport = _proc_address(fields[2])
             state = int(fields[3], 16)
-            tx_queue, _, rx_queue = fields[4].partition(":")
-            timer_text, _, when = fields[5].partition(":")
+            tx_queue, _sep, rx_queue = fields[4].partition(":")
+            timer_text, _sep, when = fields[5].partition(":")
             expires_ms = int(when, 16) * 1000 // clock_ticks
             yield TcpSocket(family, state, int(timer_text, 16), int(fields[6], 16), src, sport, dst, dport,
                             expires_ms, int(rx_queue, 16), int(tx_queue, 16), int(fields[7]), int(fields[9]),

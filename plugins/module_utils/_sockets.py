@@ -187,8 +187,8 @@ def parse_options(raw: dict[str, Any]) -> ScanOptions:
                                _as_list("exclude_services", raw.get("exclude_services"))),
         idle_threshold=_non_negative_int("idle_threshold", _default(raw.get("idle_threshold"),
                                                                     DEFAULT_IDLE_THRESHOLD)),
-        max_detection_time=None if max_detection is None else _non_negative_int("max_detection_time",
-                                                                                 max_detection),
+        max_detection_time=(None if max_detection is None
+                            else _non_negative_int("max_detection_time", max_detection)),
         namespaces=_choice("namespaces", raw.get("namespaces"), NAMESPACE_MODES, "current"),
         detail=_detail(raw.get("detail")),
         read_socket_options=_choice("read_socket_options", raw.get("read_socket_options"), READ_MODES,
@@ -823,7 +823,7 @@ def finding_namespace(context: NamespaceContext) -> int | None:
 
 def service_findings(stats: ServiceStats, options: ScanOptions) -> Iterator[Finding]:
     """Aggregated findings of one service: one per id, with a count and example sockets."""
-    namespace = next(iter(stats.namespaces)) if len(stats.namespaces) == 1 else None
+    namespace = list(stats.namespaces)[0] if len(stats.namespaces) == 1 else None
     common = {"pid": stats.first_pid, "service": stats.name}
 
     def make(finding_id: str, kind: str, count: int, message: str) -> Finding:
@@ -1026,7 +1026,7 @@ def _loopback_pair() -> tuple[socket.socket, socket.socket, socket.socket]:
         client.settimeout(5.0)
         client.connect(listener.getsockname())
         listener.settimeout(5.0)
-        accepted, _ = listener.accept()
+        accepted = listener.accept()[0]
     except OSError as exc:
         listener.close()
         client.close()
@@ -1043,8 +1043,8 @@ def _observe(client: socket.socket) -> tuple[TcpSocket | None, str]:
     except _sockdiag.SockDiagError:
         pass
     for item in _sockdiag.proc_tcp(_sockdiag.ALL_STATES_MASK):
-        if item.family == socket.AF_INET and (item.src, item.sport, item.dst, item.dport) == (src, sport, dst,
-                                                                                                dport):
+        wanted = (src, sport, dst, dport)
+        if item.family == socket.AF_INET and (item.src, item.sport, item.dst, item.dport) == wanted:
             return item, "proc"
     return None, "proc"
 

@@ -20,6 +20,7 @@ import errno
 import os
 import platform
 from dataclasses import dataclass
+from typing import Any
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import CgroupInfo
 
@@ -84,7 +85,7 @@ class SockOptReader:
         self._pidfds: dict[int, int] = {}
         self._value = ctypes.c_int(0)
         self._size = ctypes.c_uint32(4)
-        self._libc = None
+        self._libc: Any = None   # libc through ctypes; set whenever disabled_reason is None
         if platform.machine() not in _SUPPORTED_MACHINES:
             self.disabled_reason = SKIP_UNSUPPORTED
             return
@@ -113,7 +114,6 @@ class SockOptReader:
         pidfd = self._pidfds.get(pid)
         if pidfd is not None:
             return pidfd, 0
-        assert self._libc is not None
         result = self._libc.syscall(SYS_PIDFD_OPEN, ctypes.c_int(pid), ctypes.c_uint(0))
         err = ctypes.get_errno() if result < 0 else 0
         pidfd = int(result) if result >= 0 else -1
@@ -121,7 +121,6 @@ class SockOptReader:
         return pidfd, err
 
     def _getsockopt(self, fd: int, level: int, option: int) -> int:
-        assert self._libc is not None
         self._size.value = 4
         if self._libc.getsockopt(fd, level, option, ctypes.byref(self._value), ctypes.byref(self._size)) != 0:
             raise OSError(ctypes.get_errno(), "getsockopt")
@@ -129,9 +128,8 @@ class SockOptReader:
 
     def read(self, pid: int, fd: int, inode: int) -> tuple[SockOpts | None, str | None]:
         """(options, None) or (None, reason)."""
-        if self.disabled_reason:
-            return None, self.disabled_reason
-        assert self._libc is not None
+        if self.disabled_reason or self._libc is None:
+            return None, self.disabled_reason or SKIP_UNSUPPORTED
         pidfd, err = self._pidfd(pid)
         if pidfd < 0:
             return None, self._reason(err)
