@@ -195,6 +195,7 @@ def main() -> int:
         # A private network namespace: our sysctls and sockets never touch the host's.
         return subprocess.call(["unshare", "--net", "--", sys.executable, *sys.argv], env=env)
     connfarm.prepare_namespace()
+    os.makedirs(args.results_dir, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     result: dict[str, Any] = {"sizes": [], "repeat": args.repeat, "command": command_line()}
     for connections in sizes:

@@ -1,0 +1,105 @@
+# Copyright (c) 2026, tcp.keepalive developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Micro-benchmark behind a profile finding: reading socket options through pidfd_getfd.
+
+    python micro_sockopts.py [--connections 20000]     (re-executes itself under `unshare --net`)
+
+cProfile of the `read_socket_options: always` scan shows _sockopts.SockOptReader._getsockopt (five ctypes
+getsockopt calls per socket) as the top cost. This compares, on the same (pid, fd) pairs of a connection
+farm, the reader as it is with a variant that keeps the pidfd_getfd syscall in ctypes but wraps the
+duplicated fd in a socket object, so the five getsockopt calls go through CPython's C socket module.
+Both must return identical options; prints the time per socket of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import connfarm
+from _collection import import_collection
+
+import_collection()
+
+from ansible_collections.tcp.keepalive.plugins.module_utils import _sockopts  # noqa: E402
+from ansible_collections.tcp.keepalive.plugins.module_utils._owners import scan_socket_fds  # noqa: E402
+
+NETNS_MARK = "TCP_KEEPALIVE_BENCH_NETNS"
+
+
+def read_via_socket_object(reader: _sockopts.SockOptReader, pid: int, fd: int, inode: int) -> Any:
+    """The proposed read(): pidfd_getfd through ctypes as before, getsockopt through a socket object."""
+    import ctypes
+
+    pidfd, err = reader._pidfd(pid)
+    if pidfd < 0:
+        return None, reader._reason(err)
+    copy = reader._libc.syscall(_sockopts.SYS_PIDFD_GETFD, ctypes.c_int(pidfd), ctypes.c_int(fd),
+                                ctypes.c_uint(0))
+    if copy < 0:
+        return None, reader._reason(ctypes.get_errno())
+    # family/type given: no detection syscalls; closing the socket object closes the copy
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fileno=int(copy))
+    try:
+        if os.fstat(sock.fileno()).st_ino != inode:
+            return None, _sockopts.SKIP_CHANGED
+        get = sock.getsockopt
+        return _sockopts.SockOpts(
+            keepalive=bool(get(socket.SOL_SOCKET, socket.SO_KEEPALIVE)),
+            keepidle=get(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+            keepintvl=get(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+            keepcnt=get(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+            user_timeout=get(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+        ), None
+    except OSError:
+        return None, _sockopts.SKIP_ERROR
+    finally:
+        sock.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=20000)
+    args = parser.parse_args()
+    if os.environ.get(NETNS_MARK) != "1":
+        env = dict(os.environ, **{NETNS_MARK: "1"})
+        return subprocess.call(["unshare", "--net", "--", sys.executable, *sys.argv], env=env)
+    connfarm.prepare_namespace()
+    farm = connfarm.start(args.connections)
+    try:
+        pids = set(farm.server_pids + farm.client_pids)
+        owners = scan_socket_fds()
+        pairs = [(holders[0][0], holders[0][1], inode) for inode, holders in owners.items()
+                 if holders[0][0] in pids]
+        timings = {}
+        results = {}
+        for name in ("ctypes getsockopt (current)", "socket object getsockopt (proposed)"):
+            with _sockopts.SockOptReader() as reader:
+                start = time.perf_counter()
+                if name.startswith("ctypes"):
+                    got = [reader.read(pid, fd, inode) for pid, fd, inode in pairs]
+                else:
+                    got = [read_via_socket_object(reader, pid, fd, inode) for pid, fd, inode in pairs]
+                timings[name] = time.perf_counter() - start
+            results[name] = got
+        first, second = results.values()
+        same = first == second
+        read = sum(1 for opts, _reason in first if opts is not None)
+        report = {"sockets": len(pairs), "read": read, "identical": same,
+                  "us_per_socket": {k: round(v / max(1, len(pairs)) * 1e6, 2) for k, v in timings.items()},
+                  "total_s": {k: round(v, 3) for k, v in timings.items()}}
+        print(json.dumps(report, indent=1))
+        return 0 if same and read else 1
+    finally:
+        farm.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
