@@ -358,3 +358,34 @@ def test_module_runs_in_check_mode_on_this_host(capsys):
     assert result["changed"] is False and "failed" not in result
     assert result["sockets"] == [] and result["summary"]["method"] in ("sock_diag", "proc", None)
     assert result["summary"]["namespaces"][0]["current"] is True
+
+
+def test_without_sock_diag_the_scan_reads_proc_net_tcp(root, monkeypatch):
+    """The whole pipeline (scan_sockets) on a fixture tree, with NETLINK_SOCK_DIAG unavailable."""
+    from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag, _sockets
+
+    def no_netlink(*_args, **_kwargs):
+        raise _sockdiag.SockDiagError("cannot open NETLINK_SOCK_DIAG socket: protocol not supported")
+        yield  # pragma: no cover - makes this a generator like the real dump
+
+    monkeypatch.setattr(_sockdiag, "dump_tcp", no_netlink)
+    net = root / "proc" / "net"
+    net.mkdir(parents=True)
+    for name in ("tcp", "tcp6"):
+        (net / name).write_text((FIXTURES / f"proc_net_{name}").read_text())
+    ipv4 = root / "proc" / "sys" / "net" / "ipv4"
+    ipv4.mkdir(parents=True)
+    for key, value in SYSCTLS.items():
+        (ipv4 / f"tcp_keepalive_{key}").write_text(f"{value}\n")
+    result = _sockets.scan_sockets(parse_options({"include_loopback": True, "read_socket_options": "never",
+                                                  "idle_threshold": 0}), root=str(root))
+    summary = result["summary"]
+    assert summary["method"] == "proc" and summary["sockets"] == len(INODE)
+    assert summary["namespaces"][0]["sysctls"] == SYSCTLS
+    sockets = by_inode(result)
+    assert sockets[INODE["accepted_inherits"]]["keepalive"] is True
+    assert sockets[INODE["accepted_inherits"]]["detection_time"] == 600 + 30 * 5
+    assert sockets[INODE["client_plain"]]["keepalive"] is False
+    assert sockets[INODE["client_plain"]]["service"] == "curl"
+    # /proc/net/tcp has no TCP_INFO: no idle time, so no ghost can be claimed.
+    assert sockets[INODE["client_plain"]]["idle"] is None and summary["ghost_candidates"] == 0
