@@ -61,15 +61,10 @@ ok "every tracked file under plugins/ roles/ playbooks/ meta/ docs/ is in the ta
 # --- 3. install offline into an empty collections path ---------------------------------------------------
 install_dir="$WORK/collections"
 mkdir -p "$install_dir"
-ansible-galaxy collection install "$tarball" -p "$install_dir" --offline --no-deps >"$WORK/install.log" 2>&1 \
-  || { cat "$WORK/install.log" >&2; fail "ansible-galaxy collection install failed"; }
-installed="$install_dir/ansible_collections/tcp/keepalive"
-[[ -f "$installed/MANIFEST.json" ]] || fail "installed copy not found at $installed"
-ok "installed into $install_dir"
-
-# From here on only the installed copy may be visible: no repo symlink tree, no config file from the repo,
-# and a working directory outside the checkout. The sys path scan stays on for ansible.posix and
-# community.docker from the `ansible` wheel (what a user of the `ansible` package has).
+# From here on only the installed copy may be visible: not the repo symlink tree in .venv/collections
+# (lib.sh put it on ANSIBLE_COLLECTIONS_PATH; with it, `install` would even say "already installed"), no
+# config file from the repo, and a working directory outside the checkout. The sys path scan stays on for
+# ansible.posix and community.docker from the `ansible` wheel (what a user of the `ansible` package has).
 export ANSIBLE_COLLECTIONS_PATH="$install_dir"
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=true
 export ANSIBLE_CONFIG="$WORK/ansible.cfg"
@@ -77,6 +72,13 @@ printf '[defaults]\n' > "$ANSIBLE_CONFIG"
 export ANSIBLE_LOCAL_TEMP="$WORK/tmp" ANSIBLE_REMOTE_TEMP="$WORK/remote-tmp"
 mkdir -p "$WORK/cwd"
 cd "$WORK/cwd"
+
+ansible-galaxy collection install "$tarball" -p "$install_dir" --offline --no-deps >"$WORK/install.log" 2>&1 \
+  || { cat "$WORK/install.log" >&2; fail "ansible-galaxy collection install failed"; }
+installed="$install_dir/ansible_collections/tcp/keepalive"
+[[ -f "$installed/MANIFEST.json" ]] || fail "installed copy not found at $installed: $(cat "$WORK/install.log")"
+[[ ! -L "$installed" ]] || fail "$installed is a symlink, not an installed copy"
+ok "installed into $install_dir"
 
 # Negative control: with an empty collections path, tcp.keepalive must be unknown; otherwise something
 # other than the installed copy (a leaked path, the repo symlink) would be answering.
@@ -139,6 +141,15 @@ check_doc() {  # check_doc TYPE NAME
 for name in "${modules[@]}"; do check_doc module "$name"; done
 ok "ansible-doc renders ${#modules[@]} modules from the installed copy: ${modules[*]}"
 
+# Other documented plugin types (filter, test, lookup, ...): every name ansible-doc lists must render.
+for type in filter test lookup callback inventory connection; do
+  [[ -d "$installed/plugins/$type" ]] || continue
+  names="$(ansible-doc -t "$type" -l tcp.keepalive 2>/dev/null | awk '{print $1}' | sed 's/^tcp\.keepalive\.//')"
+  [[ -n "$names" ]] || fail "plugins/$type exists but ansible-doc -t $type -l lists nothing"
+  for name in $names; do check_doc "$type" "$name"; done
+  ok "ansible-doc -t $type renders: $(tr '\n' ' ' <<<"$names")"
+done
+
 roles=()
 for dir in "$installed"/roles/*/; do roles+=("$(basename "$dir")"); done
 ((${#roles[@]} > 0)) || fail "no roles in the installed copy"
@@ -146,20 +157,41 @@ for name in "${roles[@]}"; do check_doc role "$name"; done
 ok "ansible-doc -t role renders ${#roles[@]} roles: ${roles[*]}"
 
 # --- 5. the audit playbook from the installed copy only --------------------------------------------------
+# This machine is not configured to the policy (and must not be changed by a test), so the audit runs with
+# tcp_keepalive_verify_fail_on=[]: findings never fail the host, but a module or role that breaks still
+# does (the role reports such checks as errors). The run must end with failed=0 and write every report,
+# and the JUnit file must hold this host's checks with no <error>.
 [[ -f "$installed/playbooks/audit.yml" ]] || fail "playbooks/audit.yml is not in the installed copy"
 report_dir="$WORK/reports"
 mkdir -p "$report_dir"
+# The interpreter is pinned to the controller's own Python: interpreter discovery on machines with pyenv
+# can pick a shim (python3.13) that fails outside its pyenv version.
 if ! ansible-playbook tcp.keepalive.audit -i localhost, -c local \
+     -e 'ansible_python_interpreter={{ ansible_playbook_python }}' \
+     -e '{"tcp_keepalive_verify_fail_on": []}' \
      -e "tcp_keepalive_verify_report_dir=$report_dir" > "$WORK/audit.log" 2>&1; then
   tail -40 "$WORK/audit.log" >&2
   fail "ansible-playbook tcp.keepalive.audit failed from the installed copy"
 fi
 grep -Eq 'localhost +: ok=[1-9][0-9]* .*failed=0' "$WORK/audit.log" \
   || { tail -20 "$WORK/audit.log" >&2; fail "audit recap does not show ok tasks with failed=0"; }
-reports="$(find "$report_dir" -type f | sort)"
-[[ -n "$reports" ]] || { tail -20 "$WORK/audit.log" >&2; fail "the audit wrote no report into $report_dir"; }
+for report in fleet.json fleet.md fleet.html junit.xml hosts/localhost.json; do
+  [[ -s "$report_dir/$report" ]] || { tail -20 "$WORK/audit.log" >&2; fail "the audit did not write $report"; }
+done
+python - "$report_dir" <<'PY' || fail "the audit's reports are not what the installed copy should write"
+import json, sys, xml.etree.ElementTree as ET
+report_dir = sys.argv[1]
+root = ET.parse(f"{report_dir}/junit.xml").getroot()
+cases = [c for c in root.iter("testcase") if c.get("classname") == "localhost"]
+assert cases, "junit.xml has no test case for localhost"
+errors = [c.get("name") for c in cases if c.find("error") is not None]
+assert not errors, f"checks in error (a module or the role broke): {errors}"
+host = json.load(open(f"{report_dir}/hosts/localhost.json"))
+assert host.get("host") == "localhost", f"hosts/localhost.json is about {host.get('host')!r}"
+print(f"junit.xml: {len(cases)} checks for localhost, none in error; host status {host.get('status')}")
+PY
 if grep -F "$REPO" "$WORK/audit.log" | grep -v "$WORK" | head -3 | grep -q .; then
   fail "the audit run mentions the repository checkout ($REPO): it did not run from the installed copy only"
 fi
-ok "tcp.keepalive.audit ran from the installed copy; reports: $(tr '\n' ' ' <<<"${reports//$report_dir\//}")"
+ok "tcp.keepalive.audit ran from the installed copy and wrote every report"
 log "galaxy test passed"
