@@ -389,3 +389,28 @@ def test_without_sock_diag_the_scan_reads_proc_net_tcp(root, monkeypatch):
     assert sockets[INODE["client_plain"]]["service"] == "curl"
     # /proc/net/tcp has no TCP_INFO: no idle time, so no ghost can be claimed.
     assert sockets[INODE["client_plain"]]["idle"] is None and summary["ghost_candidates"] == 0
+
+
+def test_owner_in_a_net_cls_cgroup_is_never_duplicated(root):
+    (root / "proc" / "30" / "cgroup").write_text("3:net_cls,net_prio:/kubepods/besteffort/pod1\n"
+                                                 "0::/system.slice/app.service\n")
+    reader = FakeReader({inode: SockOpts(True, 600, 30, 5, 0) for inode in INODE.values()})
+    result = scan(root, reader=reader, read_socket_options="always")
+    java = {INODE[role] for role in OWNERS[30][2]}
+    assert not java & {call[2] for call in reader.calls}
+    sockets = by_inode(result)
+    for number in java:
+        assert "net_cls" in sockets[number]["socket_options_skipped"]
+    assert sockets[INODE["listener_plain6"]]["keepalive"] == "unknown"   # timer only for a listener
+    assert sockets[INODE["accepted_inherits"]]["keepalive_source"] == "sockopt"  # others still read
+
+
+def test_inspector_in_a_net_cls_cgroup_reads_nothing(root):
+    own = root / "proc" / str(os.getpid())
+    own.mkdir(parents=True)
+    (own / "cgroup").write_text("3:net_cls:/restricted\n")
+    reader = FakeReader({inode: SockOpts(True, 600, 30, 5, 0) for inode in INODE.values()})
+    result = scan(root, reader=reader, read_socket_options="always")
+    assert reader.calls == []
+    skipped = result["summary"]["socket_options"]["skipped"]
+    assert list(skipped) == ["inspector is in a non-root cgroup-v1 net_cls/net_prio cgroup"]
