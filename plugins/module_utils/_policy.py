@@ -216,29 +216,44 @@ def _drift(runtime: Values, model: Any) -> list[Finding]:
     return found
 
 
+def _masked(definition: Any) -> str | None:
+    """Path of the file that masks the definition's file (the loader never reads it), or None."""
+    return getattr(definition, "masked_by", None)
+
+
+def _live(model: Any, key: str) -> list[Any]:
+    """Definitions of `key` in files the loader reads (not in masked files), in application order."""
+    return [d for d in model.definitions.get(key, []) if not _masked(d)]
+
+
 def _find_definition(model: Any, key: str, location: Any) -> Any:
-    for definition in model.definitions.get(key, []):
+    for definition in _live(model, key):
         if (definition.file, definition.line) == tuple(location):
             return definition
     return None
 
 
-def _masked_by(model: Any, path: str) -> str | None:
-    for conf in model.files:
-        if conf.path == path and conf.masked_by:
-            return conf.masked_by
-    return None
+def _mask_text(model: Any, mask: str) -> str:
+    """'/etc/sysctl.d/x.conf (a symlink to /dev/null)': what the masking file is."""
+    masker = next((conf for conf in model.files if conf.path == mask), None)
+    if masker is not None and masker.null_mask:
+        kind = "a symlink to /dev/null" if masker.target == "/dev/null" else "an empty file or a device"
+        return f"{mask} ({kind})"
+    return f"{mask} (a same-named file in an earlier directory)"
+
+
+def _masked_message(model: Any, key: str, definition: Any, text: str) -> str:
+    mask = _masked(definition)
+    return (f"{text} is never applied at boot: the file is masked by {_mask_text(model, mask)}, so "
+            f"{model.loader} never reads it; boot uses {boot_value(model, key)} ({_source_text(model, key)})")
 
 
 def _lost_reason(model: Any, key: str, definition: Any) -> str:
     """Why a definition that is not overridden by a winner still does not apply at boot."""
-    mask = _masked_by(model, definition.file)
-    if mask:
-        return f"is never applied: the file is masked by {mask}"
     excluded = getattr(model, "excluded", {}).get(key) or []
     if definition.glob and excluded:
         return "is not applied at boot: the key is excluded from globs at {}:{}".format(*excluded[0])
-    later = model.definitions.get(key, [])
+    later = _live(model, key)
     index = later.index(definition) if definition in later else -1
     if 0 <= index < len(later) - 1:
         last = later[-1]
@@ -250,11 +265,16 @@ def _lost_reason(model: Any, key: str, definition: Any) -> str:
 def _overridden(model: Any) -> list[Finding]:
     found = []
     for key in KEYS:
+        read = {(d.file, d.line) for d in _live(model, key)}
         for definition in model.definitions.get(key, []):
             if definition.wins:
                 continue
             text = f"{SYSCTL_NAMES[key]} = {definition.value} at {_where(definition)}"
-            if definition.overridden_by:
+            if _masked(definition):
+                if (definition.file, definition.line) in read:
+                    continue  # a masked symlink to a file the loader reads anyway (reported there)
+                message = _masked_message(model, key, definition, text)
+            elif definition.overridden_by:
                 if tuple(definition.overridden_by) == (definition.file, definition.line):
                     continue  # the same line read twice (procps: 99-sysctl.conf symlink, then sysctl.conf)
                 winner = _find_definition(model, key, definition.overridden_by)
@@ -281,7 +301,7 @@ def _unique_locations(definitions: list[Any]) -> list[Any]:
 def _conflicts(model: Any) -> list[Finding]:
     found = []
     for key in KEYS:
-        definitions = _unique_locations(model.definitions.get(key, []))
+        definitions = _unique_locations(_live(model, key))  # masked files: overridden_at_boot only
         distinct = {d.int_value if d.int_value is not None else d.value for d in definitions}
         if len(distinct) < 2:
             continue
@@ -314,7 +334,7 @@ def _unparsable(model: Any) -> list[Finding]:
             )
         )
     for key in KEYS:
-        for definition in model.definitions.get(key, []):
+        for definition in _live(model, key):  # the loader never writes what a masked file holds
             if definition.int_value is None and (definition.file, definition.line) not in seen:
                 message = (f"{SYSCTL_NAMES[key]} = {definition.value!r} at {_where(definition)} is not an "
                            "integer: the loader fails to write it")

@@ -87,6 +87,9 @@ class Definition:
     # Extra fields (beyond the agreed API):
     glob: bool = False  # the key text is a glob that matched this key
     via: str | None = None  # path the loader opened when it differs from `file` (a symlink)
+    # Set when the file is masked (the loader never reads it): the path of the masking file (a same-named
+    # file in an earlier directory, or a /dev/null symlink / empty file). Such a definition never wins.
+    masked_by: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -103,6 +106,7 @@ class Definition:
             ),
             "glob": self.glob,
             "via": self.via,
+            "masked_by": self.masked_by,
         }
 
 
@@ -440,6 +444,9 @@ def boot_model(root: str = "/", loader: str = "procps", overrides: Overrides | N
     """What the loader would apply at boot, with every definition of our keys and why it wins or loses.
 
     `overrides` maps host paths to planned content (None = file removed), to model a planned edit.
+    Assignments in masked files are listed too, in file order, with `masked_by` set: the loader never
+    reads them, so they never win, override nothing and take no part in choosing the boot value (their
+    unparsable lines and '-key' exclusions are ignored, and an unreadable masked file is not reported).
     """
     overrides = overrides or {}
     files = list_files(root, loader, overrides)
@@ -448,7 +455,10 @@ def boot_model(root: str = "/", loader: str = "procps", overrides: Overrides | N
     unparsable: list[tuple[str, int, str]] = []
     unreadable: list[tuple[str, str]] = []
     for conf in files:
-        if conf.masked_by is not None or conf.null_mask:
+        if conf.masked_by is not None:
+            _collect_masked(root, conf, overrides, definitions)
+            continue
+        if conf.null_mask:
             continue
         if not conf.readable:
             unreadable.append((conf.path, conf.error or "unreadable"))
@@ -468,6 +478,47 @@ def boot_model(root: str = "/", loader: str = "procps", overrides: Overrides | N
     return BootModel(loader, files, definitions, boot, boot_source, unparsable, unreadable, excluded)
 
 
+def _collect_masked(
+    root: str, conf: ConfFile, overrides: Overrides, definitions: dict[str, list[Definition]]
+) -> None:
+    """Assignments of a masked file, each with `masked_by` set (the file itself may be absent or empty)."""
+    if not conf.readable:
+        return
+    real = conf.real
+    if real in overrides:
+        text = overrides[real]
+    else:
+        if real == "/dev/null":
+            return
+        try:
+            text = read_text(host_path(root, real))
+        except OSError:
+            return  # the loader never opens it: nothing to report
+    via = conf.path if conf.target else None
+    for parsed in parse_text(text or ""):
+        if parsed.kind != "assignment":
+            continue
+        for key in parsed.keys:
+            definitions[key].append(_definition(key, parsed, real, via, masked_by=conf.masked_by))
+
+
+def _definition(
+    key: str, parsed: ParsedLine, path: str, via: str | None, masked_by: str | None = None
+) -> Definition:
+    return Definition(
+        key=key,
+        sysctl=parsed.name,
+        file=path,
+        line=parsed.number,
+        value=parsed.value,
+        int_value=kernel_int(parsed.value),
+        ignore_errors=parsed.ignore_errors,
+        glob=parsed.glob,
+        via=via,
+        masked_by=masked_by,
+    )
+
+
 def _collect(
     parsed: ParsedLine,
     path: str,
@@ -485,19 +536,7 @@ def _collect(
             excluded[key].append((path, parsed.number))
     elif parsed.kind == "assignment":
         for key in parsed.keys:
-            definitions[key].append(
-                Definition(
-                    key=key,
-                    sysctl=parsed.name,
-                    file=path,
-                    line=parsed.number,
-                    value=parsed.value,
-                    int_value=kernel_int(parsed.value),
-                    ignore_errors=parsed.ignore_errors,
-                    glob=parsed.glob,
-                    via=via,
-                )
-            )
+            definitions[key].append(_definition(key, parsed, path, via))
 
 
 def _resolve_winners(
@@ -506,7 +545,7 @@ def _resolve_winners(
     boot: dict[str, int | None] = {}
     boot_source: dict[str, Definition | None] = {}
     for key in KEYS:
-        defs = definitions[key]
+        defs = [d for d in definitions[key] if d.masked_by is None]  # masked files are never read
         explicit = [d for d in defs if not d.glob]
         if explicit:
             candidates = explicit

@@ -141,16 +141,26 @@ settings:
           sample: {file: /etc/sysctl.d/60-tcp-keepalive.conf, line: 2}
         definitions:
           description:
-            - Every assignment of the key the loader reads, in application order.
+            - Every assignment of the key in the loader's files, in application order, including those in
+              masked files (listed where the loader would have read them).
             - Each has C(file), C(line), C(value) (as written), C(int_value) (as the kernel parses it, V(null)
               when invalid), C(wins), C(overridden_by) (C({file, line}) or V(null)), C(sysctl) (the name as
-              written), C(ignore_errors) (a leading C(-)), C(glob) and C(via) (the symlink read, if any).
+              written), C(ignore_errors) (a leading C(-)), C(glob), C(via) (the symlink read, if any) and
+              C(masked_by).
+            - C(masked_by) is V(null) for a file the loader reads; otherwise the path of the file that masks
+              this one (a same-named file in an earlier sysctl.d directory, or a symlink to C(/dev/null) or
+              an empty file). The loader never reads a masked file, so such a definition never wins, has
+              C(overridden_by=null), does not change RV(settings.time.boot), and gets an
+              C(overridden_at_boot) finding naming the mask.
           type: list
           elements: dict
           sample:
             - {file: /etc/sysctl.d/60-tcp-keepalive.conf, line: 2, value: "600", int_value: 600, wins: true,
                overridden_by: null, sysctl: net.ipv4.tcp_keepalive_time, ignore_errors: false, glob: false,
-               via: null}
+               via: null, masked_by: null}
+            - {file: /usr/lib/sysctl.d/60-tcp-keepalive.conf, line: 1, value: "300", int_value: 300,
+               wins: false, overridden_by: null, sysctl: net.ipv4.tcp_keepalive_time, ignore_errors: false,
+               glob: false, via: null, masked_by: /etc/sysctl.d/60-tcp-keepalive.conf}
         kernel_default:
           description: Value of a new network namespace (7200, 75 or 9).
           type: int
@@ -230,10 +240,12 @@ hidden_processes:
 findings:
   description:
     - What needs attention, ordered by namespace (the current one first), id, key, file and line.
-    - Ids (severity) C(drift) (medium), C(not_persisted) (medium), C(overridden_at_boot) (medium),
-      C(conflicting_definitions) (low), C(unparsable_line) (low), C(unreadable_file) (medium), C(missing_key)
-      (medium), C(not_expected) (high), C(detection_time_exceeded) (high), C(namespace_defaults) (medium, a
-      namespace at 7200/75/9 while the host is configured), C(namespace_unreadable) (low).
+    - Ids (severity) C(drift) (medium), C(not_persisted) (medium), C(overridden_at_boot) (medium, a
+      definition that loses to a later one or sits in a masked file; the message names the winner or the
+      mask), C(conflicting_definitions) (low, among the definitions the loader reads), C(unparsable_line)
+      (low), C(unreadable_file) (medium), C(missing_key) (medium), C(not_expected) (high),
+      C(detection_time_exceeded) (high), C(namespace_defaults) (medium, a namespace at 7200/75/9 while the
+      host is configured), C(namespace_unreadable) (low).
   returned: always
   type: list
   elements: dict

@@ -27,10 +27,12 @@ class Definition:
     overridden_by: tuple | None = None
     sysctl: str = ""
     ignore_errors: bool = False
+    glob: bool = False
+    masked_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "file": self.file, "line": self.line, "value": self.value,
-                "wins": self.wins, "overridden_by": self.overridden_by}
+                "wins": self.wins, "overridden_by": self.overridden_by, "masked_by": self.masked_by}
 
 
 @dataclass
@@ -40,6 +42,7 @@ class ConfFile:
     null_mask: bool = False
     readable: bool = True
     error: str | None = None
+    target: str | None = None
 
 
 @dataclass
@@ -59,12 +62,12 @@ def model_with(*definitions: Definition, **extra: Any) -> BootModel:
     for definition in definitions:
         model.definitions.setdefault(definition.key, []).append(definition)
     for key, defs in model.definitions.items():
-        applied = [d for d in defs if d.wins or d.overridden_by is None and not d.file.startswith("/masked")]
+        applied = [d for d in defs if d.wins or d.overridden_by is None and d.masked_by is None]
         if applied:
             winner = applied[-1]
             winner.wins = True
             for d in defs:
-                if d is not winner and not d.file.startswith("/masked"):
+                if d is not winner and d.masked_by is None:
                     d.wins, d.overridden_by = False, (winner.file, winner.line)
             model.boot[key] = winner.int_value
             model.boot_source[key] = winner
@@ -177,11 +180,32 @@ def test_same_value_twice_is_overridden_but_not_conflicting():
 
 
 def test_definition_in_masked_file():
-    masked = Definition("intvl", "/masked/usr/lib/sysctl.d/50-x.conf", 1, "10", 10)
-    model = model_with(masked, files=[ConfFile(path=masked.file, masked_by="/etc/sysctl.d/50-x.conf")])
+    masked = Definition("intvl", "/usr/lib/sysctl.d/50-x.conf", 1, "10", 10, masked_by="/etc/sysctl.d/50-x.conf")
+    model = model_with(masked, files=[ConfFile(path="/etc/sysctl.d/50-x.conf"),
+                                      ConfFile(path=masked.file, masked_by="/etc/sysctl.d/50-x.conf")])
     found = _policy.findings(facts(model=model), _policy.Policy())
     assert ids(found) == [("overridden_at_boot", "intvl", None)]
-    assert found[0].message.endswith("is never applied: the file is masked by /etc/sysctl.d/50-x.conf")
+    assert (found[0].file, found[0].line) == ("/usr/lib/sysctl.d/50-x.conf", 1)
+    assert found[0].message == (
+        "net.ipv4.tcp_keepalive_intvl = 10 at /usr/lib/sysctl.d/50-x.conf:1 is never applied at boot: the file "
+        "is masked by /etc/sysctl.d/50-x.conf (a same-named file in an earlier directory), so systemd never "
+        "reads it; boot uses 75 (kernel default, no file sets it)"
+    )
+
+
+def test_masked_definition_neither_conflicts_nor_is_unparsable():
+    live = Definition("time", "/etc/sysctl.d/50-x.conf", 1, "600", 600)
+    bad = Definition("time", "/usr/lib/sysctl.d/50-x.conf", 1, "10m", None, masked_by="/etc/sysctl.d/50-x.conf")
+    other = Definition("time", "/usr/lib/sysctl.d/50-x.conf", 2, "300", 300, masked_by="/etc/sysctl.d/50-x.conf")
+    model = model_with(live, bad, other, files=[ConfFile(path="/etc/sysctl.d/50-x.conf")])
+    found = _policy.findings(facts(runtime={"time": 600, "intvl": 75, "probes": 9}, model=model),
+                             _policy.Policy())
+    # Masked lines are never read: no conflicting_definitions, no unparsable_line, one finding each.
+    assert [(f.id, f.key, f.file, f.line) for f in found] == [
+        ("overridden_at_boot", "time", "/usr/lib/sysctl.d/50-x.conf", 1),
+        ("overridden_at_boot", "time", "/usr/lib/sysctl.d/50-x.conf", 2),
+    ]
+    assert all("boot uses 600 (set at /etc/sysctl.d/50-x.conf:1)" in f.message for f in found)
 
 
 def test_unparsable_lines_and_non_integer_values():

@@ -110,15 +110,60 @@ def test_basename_order_across_directories(tmp_path):
     ]
 
 
-def test_masked_vendor_file_sets_nothing(tmp_path):
-    root = make_host(tmp_path, runtime={"time": 600, "intvl": 75, "probes": 9}, systemd=True, files={
+@pytest.mark.parametrize("systemd", [True, False], ids=["systemd", "procps"])
+def test_masked_vendor_file_sets_nothing(tmp_path, systemd):
+    root = make_host(tmp_path, runtime={"time": 600, "intvl": 75, "probes": 9}, systemd=systemd, files={
         "/usr/lib/sysctl.d/50-ka.conf": "net.ipv4.tcp_keepalive_time = 600\n",
         "/etc/sysctl.d/50-ka.conf": ("symlink", "/dev/null"),
     })
     result = _policy.audit(root=root)
     assert result["settings"]["time"]["boot"] == 7200
     assert result["settings"]["time"]["boot_source"] == "kernel_default"
-    assert ids(result) == [("not_persisted", "time", None, None)]
+    assert ids(result) == [
+        ("not_persisted", "time", None, None),
+        ("overridden_at_boot", "time", "/usr/lib/sysctl.d/50-ka.conf", 1),
+    ]
+    loader = "systemd" if systemd else "procps"
+    assert result["findings"][1]["message"] == (
+        "net.ipv4.tcp_keepalive_time = 600 at /usr/lib/sysctl.d/50-ka.conf:1 is never applied at boot: the file "
+        f"is masked by /etc/sysctl.d/50-ka.conf (a symlink to /dev/null), so {loader} never reads it; boot uses "
+        "7200 (kernel default, no file sets it)"
+    )
+    (definition,) = result["settings"]["time"]["definitions"]
+    assert (definition["file"], definition["line"], definition["value"], definition["wins"],
+            definition["overridden_by"], definition["masked_by"]) == (
+        "/usr/lib/sysctl.d/50-ka.conf", 1, "600", False, None, "/etc/sysctl.d/50-ka.conf")
+
+
+@pytest.mark.parametrize("systemd", [True, False], ids=["systemd", "procps"])
+def test_etc_copy_masks_vendor_file(tmp_path, systemd):
+    root = make_host(tmp_path, runtime={"time": 600, "intvl": 75, "probes": 9}, systemd=systemd, files={
+        "/usr/lib/sysctl.d/50-ka.conf": "net.ipv4.tcp_keepalive_time = 300\nnet.ipv4.tcp_keepalive_intvl = 10\n",
+        "/etc/sysctl.d/50-ka.conf": "# local copy\nnet.ipv4.tcp_keepalive_time = 600\n",
+    })
+    result = _policy.audit(root=root, expected={"time": 600, "intvl": 75})
+    time, intvl = result["settings"]["time"], result["settings"]["intvl"]
+    assert (time["boot"], time["boot_source"]) == (600, {"file": "/etc/sysctl.d/50-ka.conf", "line": 2})
+    assert (intvl["boot"], intvl["boot_source"]) == (75, "kernel_default")
+    assert [(d["file"], d["line"], d["wins"], d["masked_by"]) for d in time["definitions"]] == [
+        ("/etc/sysctl.d/50-ka.conf", 2, True, None),
+        ("/usr/lib/sysctl.d/50-ka.conf", 1, False, "/etc/sysctl.d/50-ka.conf"),
+    ]
+    assert [(d["file"], d["line"], d["wins"], d["masked_by"]) for d in intvl["definitions"]] == [
+        ("/usr/lib/sysctl.d/50-ka.conf", 2, False, "/etc/sysctl.d/50-ka.conf"),
+    ]
+    # Masked lines are reported once each, never as conflicting_definitions; boot stays compliant.
+    assert ids(result) == [
+        ("overridden_at_boot", "time", "/usr/lib/sysctl.d/50-ka.conf", 1),
+        ("overridden_at_boot", "intvl", "/usr/lib/sysctl.d/50-ka.conf", 2),
+    ]
+    assert result["compliant"] is True
+    messages = [f["message"] for f in result["findings"]]
+    assert messages[0].startswith("net.ipv4.tcp_keepalive_time = 300 at /usr/lib/sysctl.d/50-ka.conf:1 is never "
+                                  "applied at boot: the file is masked by /etc/sysctl.d/50-ka.conf (a same-named "
+                                  "file in an earlier directory)")
+    assert messages[0].endswith("boot uses 600 (set at /etc/sysctl.d/50-ka.conf:2)")
+    assert messages[1].endswith("boot uses 75 (kernel default, no file sets it)")
 
 
 def test_systemd_invalid_last_value_leaves_kernel_default(tmp_path):

@@ -44,8 +44,13 @@ def test_same_name_in_earlier_directory_masks_later_ones(tmp_path, loader):
         "/run/sysctl.d/50-tune.conf": "/etc/sysctl.d/50-tune.conf",
         "/usr/lib/sysctl.d/50-tune.conf": "/etc/sysctl.d/50-tune.conf",
     }
-    # Masked files are not read at all: only the /etc definition exists.
-    assert [where(d) for d in model.definitions["time"]] == [("/etc/sysctl.d/50-tune.conf", 1)]
+    # Masked files are never read by the loader: their definitions are listed, never win, override nothing.
+    assert [(d.file, d.int_value, d.wins, d.overridden_by, d.masked_by) for d in model.definitions["time"]] == [
+        ("/etc/sysctl.d/50-tune.conf", 300, True, None, None),
+        ("/run/sysctl.d/50-tune.conf", 200, False, None, "/etc/sysctl.d/50-tune.conf"),
+        ("/usr/lib/sysctl.d/50-tune.conf", 100, False, None, "/etc/sysctl.d/50-tune.conf"),
+    ]
+    assert where(model.boot_source["time"]) == ("/etc/sysctl.d/50-tune.conf", 1)
 
 
 def test_run_masks_vendor_but_not_etc(tmp_path, loader):
@@ -84,7 +89,11 @@ def test_null_mask_hides_vendor_file(tmp_path, loader, mask):
         write(tmp_path, "/etc/sysctl.d/70-vendor.conf", "")
     model = conf.boot_model(str(tmp_path), loader)
     assert model.boot["time"] is None
-    assert model.definitions["time"] == []
+    assert model.boot_source["time"] is None
+    (masked,) = model.definitions["time"]
+    assert (masked.file, masked.line, masked.int_value) == ("/usr/lib/sysctl.d/70-vendor.conf", 1, 100)
+    assert (masked.wins, masked.overridden_by, masked.masked_by) == (False, None, "/etc/sysctl.d/70-vendor.conf")
+    assert model.as_dict()["definitions"]["time"][0]["masked_by"] == "/etc/sysctl.d/70-vendor.conf"
     vendor = next(f for f in model.files if f.path == "/usr/lib/sysctl.d/70-vendor.conf")
     assert vendor.masked_by == "/etc/sysctl.d/70-vendor.conf"
     assert vendor.null_mask is True
