@@ -180,24 +180,25 @@ def test_same_value_twice_is_overridden_but_not_conflicting():
 
 
 def test_definition_in_masked_file():
-    masked = Definition("intvl", "/usr/lib/sysctl.d/50-x.conf", 1, "10", 10, masked_by="/etc/sysctl.d/50-x.conf")
-    model = model_with(masked, files=[ConfFile(path="/etc/sysctl.d/50-x.conf"),
-                                      ConfFile(path=masked.file, masked_by="/etc/sysctl.d/50-x.conf")])
+    mask = "/etc/sysctl.d/50-x.conf"
+    masked = Definition("intvl", "/usr/lib/sysctl.d/50-x.conf", 1, "10", 10, masked_by=mask)
+    model = model_with(masked, files=[ConfFile(path=mask), ConfFile(path=masked.file, masked_by=mask)])
     found = _policy.findings(facts(model=model), _policy.Policy())
     assert ids(found) == [("overridden_at_boot", "intvl", None)]
     assert (found[0].file, found[0].line) == ("/usr/lib/sysctl.d/50-x.conf", 1)
     assert found[0].message == (
-        "net.ipv4.tcp_keepalive_intvl = 10 at /usr/lib/sysctl.d/50-x.conf:1 is never applied at boot: the file "
-        "is masked by /etc/sysctl.d/50-x.conf (a same-named file in an earlier directory), so systemd never "
-        "reads it; boot uses 75 (kernel default, no file sets it)"
+        "net.ipv4.tcp_keepalive_intvl = 10 at /usr/lib/sysctl.d/50-x.conf:1 is never applied at boot: the "
+        "file is masked by /etc/sysctl.d/50-x.conf (a same-named file in an earlier directory), so systemd "
+        "never reads it; boot uses 75 (kernel default, no file sets it)"
     )
 
 
 def test_masked_definition_neither_conflicts_nor_is_unparsable():
-    live = Definition("time", "/etc/sysctl.d/50-x.conf", 1, "600", 600)
-    bad = Definition("time", "/usr/lib/sysctl.d/50-x.conf", 1, "10m", None, masked_by="/etc/sysctl.d/50-x.conf")
-    other = Definition("time", "/usr/lib/sysctl.d/50-x.conf", 2, "300", 300, masked_by="/etc/sysctl.d/50-x.conf")
-    model = model_with(live, bad, other, files=[ConfFile(path="/etc/sysctl.d/50-x.conf")])
+    mask, vendor = "/etc/sysctl.d/50-x.conf", "/usr/lib/sysctl.d/50-x.conf"
+    live = Definition("time", mask, 1, "600", 600)
+    bad = Definition("time", vendor, 1, "10m", None, masked_by=mask)
+    other = Definition("time", vendor, 2, "300", 300, masked_by=mask)
+    model = model_with(live, bad, other, files=[ConfFile(path=mask)])
     found = _policy.findings(facts(runtime={"time": 600, "intvl": 75, "probes": 9}, model=model),
                              _policy.Policy())
     # Masked lines are never read: no conflicting_definitions, no unparsable_line, one finding each.

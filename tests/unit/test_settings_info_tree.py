@@ -125,9 +125,9 @@ def test_masked_vendor_file_sets_nothing(tmp_path, systemd):
     ]
     loader = "systemd" if systemd else "procps"
     assert result["findings"][1]["message"] == (
-        "net.ipv4.tcp_keepalive_time = 600 at /usr/lib/sysctl.d/50-ka.conf:1 is never applied at boot: the file "
-        f"is masked by /etc/sysctl.d/50-ka.conf (a symlink to /dev/null), so {loader} never reads it; boot uses "
-        "7200 (kernel default, no file sets it)"
+        "net.ipv4.tcp_keepalive_time = 600 at /usr/lib/sysctl.d/50-ka.conf:1 is never applied at boot: the "
+        f"file is masked by /etc/sysctl.d/50-ka.conf (a symlink to /dev/null), so {loader} never reads it; "
+        "boot uses 7200 (kernel default, no file sets it)"
     )
     (definition,) = result["settings"]["time"]["definitions"]
     assert (definition["file"], definition["line"], definition["value"], definition["wins"],
@@ -138,7 +138,8 @@ def test_masked_vendor_file_sets_nothing(tmp_path, systemd):
 @pytest.mark.parametrize("systemd", [True, False], ids=["systemd", "procps"])
 def test_etc_copy_masks_vendor_file(tmp_path, systemd):
     root = make_host(tmp_path, runtime={"time": 600, "intvl": 75, "probes": 9}, systemd=systemd, files={
-        "/usr/lib/sysctl.d/50-ka.conf": "net.ipv4.tcp_keepalive_time = 300\nnet.ipv4.tcp_keepalive_intvl = 10\n",
+        "/usr/lib/sysctl.d/50-ka.conf": ("net.ipv4.tcp_keepalive_time = 300\n"
+                                         "net.ipv4.tcp_keepalive_intvl = 10\n"),
         "/etc/sysctl.d/50-ka.conf": "# local copy\nnet.ipv4.tcp_keepalive_time = 600\n",
     })
     result = _policy.audit(root=root, expected={"time": 600, "intvl": 75})
@@ -159,9 +160,9 @@ def test_etc_copy_masks_vendor_file(tmp_path, systemd):
     ]
     assert result["compliant"] is True
     messages = [f["message"] for f in result["findings"]]
-    assert messages[0].startswith("net.ipv4.tcp_keepalive_time = 300 at /usr/lib/sysctl.d/50-ka.conf:1 is never "
-                                  "applied at boot: the file is masked by /etc/sysctl.d/50-ka.conf (a same-named "
-                                  "file in an earlier directory)")
+    assert messages[0].startswith(
+        "net.ipv4.tcp_keepalive_time = 300 at /usr/lib/sysctl.d/50-ka.conf:1 is never applied at boot: the "
+        "file is masked by /etc/sysctl.d/50-ka.conf (a same-named file in an earlier directory)")
     assert messages[0].endswith("boot uses 600 (set at /etc/sysctl.d/50-ka.conf:2)")
     assert messages[1].endswith("boot uses 75 (kernel default, no file sets it)")
 

@@ -45,7 +45,8 @@ def test_same_name_in_earlier_directory_masks_later_ones(tmp_path, loader):
         "/usr/lib/sysctl.d/50-tune.conf": "/etc/sysctl.d/50-tune.conf",
     }
     # Masked files are never read by the loader: their definitions are listed, never win, override nothing.
-    assert [(d.file, d.int_value, d.wins, d.overridden_by, d.masked_by) for d in model.definitions["time"]] == [
+    rows = [(d.file, d.int_value, d.wins, d.overridden_by, d.masked_by) for d in model.definitions["time"]]
+    assert rows == [
         ("/etc/sysctl.d/50-tune.conf", 300, True, None, None),
         ("/run/sysctl.d/50-tune.conf", 200, False, None, "/etc/sysctl.d/50-tune.conf"),
         ("/usr/lib/sysctl.d/50-tune.conf", 100, False, None, "/etc/sysctl.d/50-tune.conf"),
@@ -92,7 +93,8 @@ def test_null_mask_hides_vendor_file(tmp_path, loader, mask):
     assert model.boot_source["time"] is None
     (masked,) = model.definitions["time"]
     assert (masked.file, masked.line, masked.int_value) == ("/usr/lib/sysctl.d/70-vendor.conf", 1, 100)
-    assert (masked.wins, masked.overridden_by, masked.masked_by) == (False, None, "/etc/sysctl.d/70-vendor.conf")
+    assert (masked.wins, masked.overridden_by) == (False, None)
+    assert masked.masked_by == "/etc/sysctl.d/70-vendor.conf"
     assert model.as_dict()["definitions"]["time"][0]["masked_by"] == "/etc/sysctl.d/70-vendor.conf"
     vendor = next(f for f in model.files if f.path == "/usr/lib/sysctl.d/70-vendor.conf")
     assert vendor.masked_by == "/etc/sysctl.d/70-vendor.conf"

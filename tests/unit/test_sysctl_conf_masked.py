@@ -30,7 +30,8 @@ def link(root, path: str, target: str) -> None:
 
 
 def rows(model, key):
-    return [(d.file, d.line, d.int_value, d.wins, d.overridden_by, d.masked_by) for d in model.definitions[key]]
+    return [(d.file, d.line, d.int_value, d.wins, d.overridden_by, d.masked_by)
+            for d in model.definitions[key]]
 
 
 def live_view(model):
