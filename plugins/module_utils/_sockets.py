@@ -371,6 +371,7 @@ class ServiceStats:
     without_keepalive: int = 0
     keepalive_unknown: int = 0
     ghost_candidates: int = 0
+    max_ghost_idle: int = 0
     max_detection_time: int | None = None
     user_timeout_overrides: int = 0
     detection_exceeded: int = 0
@@ -720,6 +721,8 @@ class Scan:
                 stats.example("without", item.where)
             if item.ghost:
                 stats.ghost_candidates += 1
+                if item.idle > stats.max_ghost_idle:
+                    stats.max_ghost_idle = item.idle
                 if stats.wants_example("ghost"):
                     stats.example("ghost", f"{item.where} (idle {item.idle}s)")
         else:
@@ -832,10 +835,12 @@ def service_findings(stats: ServiceStats, options: ScanOptions) -> Iterator[Find
         return Finding(id=finding_id, message=message, namespace=namespace, extra=extra)
 
     if stats.ghost_candidates:
-        yield make("ghost_candidate", "ghost", stats.ghost_candidates,
-                   f"{stats.name}: {stats.ghost_candidates} connection(s) without keepalive idle for at "
-                   "least "
-                   f"{options.idle_threshold}s: possibly dead peers that will never be detected")
+        ghost = make("ghost_candidate", "ghost", stats.ghost_candidates,
+                     f"{stats.name}: {stats.ghost_candidates} connection(s) without keepalive idle for at "
+                     f"least {options.idle_threshold}s (longest {stats.max_ghost_idle}s): possibly dead "
+                     "peers that will never be detected")
+        ghost.extra["idle"] = stats.max_ghost_idle
+        yield ghost
     if stats.without_keepalive:
         yield make("connection_without_keepalive", "without", stats.without_keepalive,
                    f"{stats.name}: {stats.without_keepalive} of {stats.connections} connection(s) without "

@@ -527,6 +527,11 @@ findings:
       description: Number of sockets concerned (aggregated findings only).
       type: int
       sample: 3
+    idle:
+      description:
+        - Longest idle time, in seconds, among the service's ghost candidates (C(ghost_candidate) only).
+      type: int
+      sample: 86400
 """
 
 import os

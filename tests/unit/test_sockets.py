@@ -206,6 +206,8 @@ def test_idle_connections_without_keepalive_become_ghost_candidates(root):
     ghost_findings = {f["service"]: f for f in result["findings"] if f["id"] == "ghost_candidate"}
     assert set(ghost_findings) == {"curl", "app.service"}
     assert ghost_findings["curl"]["count"] == 1 and "idle" in ghost_findings["curl"]["socket"]
+    curl_idle = by_inode(result)[INODE["client_plain"]]["idle"]
+    assert ghost_findings["curl"]["idle"] == curl_idle
     # The recording is fresh: nothing crosses the default threshold.
     assert scan(root)["summary"]["ghost_candidates"] == 0
 
