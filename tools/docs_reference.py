@@ -18,6 +18,7 @@ import argparse
 import difflib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -284,16 +285,24 @@ def index_page(docs: dict[str, dict[str, Any]], root: Path) -> str:
 
 
 def playbook_purpose(path: Path) -> str:
-    """The first comment block of a playbook (its header), as one line."""
-    lines = []
+    """The first sentence of a playbook's header comment (after a usage line, if any)."""
+    paragraphs: list[list[str]] = [[]]
     for line in path.read_text(encoding="utf-8").splitlines():
         stripped = line.strip()
-        if stripped == "---" and not lines:
+        if stripped == "---" and not any(paragraphs):
             continue
         if not stripped.startswith("#"):
             break
-        lines.append(stripped.lstrip("#").strip())
-    return " ".join(part for part in lines if part) or "-"
+        content = stripped.lstrip("#").strip()
+        if content:
+            paragraphs[-1].append(content)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    texts = [" ".join(p) for p in paragraphs if p and not p[0].startswith("ansible-playbook ")]
+    if not texts:
+        return "-"
+    first_sentence = re.match(r"(.+?\.)(\s|$)", texts[0])
+    return first_sentence.group(1) if first_sentence else texts[0]
 
 
 def page_name(kind: str, fqcn: str) -> str:
