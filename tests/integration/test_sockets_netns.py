@@ -90,7 +90,7 @@ def open_sockets(held: list) -> dict:
     l1.bind(("127.0.0.1", 0))
     l1.listen(8)
     c1 = socket.create_connection(l1.getsockname())
-    a1, _ = l1.accept()
+    a1 = l1.accept()[0]
     l2 = socket.socket(socket.AF_INET6)
     l2.bind(("::1", 0))
     l2.listen(8)
@@ -99,7 +99,7 @@ def open_sockets(held: list) -> dict:
     c2.setsockopt(socket.IPPROTO_TCP, KEEPIDLE, 40)
     c2.setsockopt(socket.IPPROTO_TCP, KEEPINTVL, 10)
     c2.connect(l2.getsockname()[:2])
-    a2, _ = l2.accept()
+    a2 = l2.accept()[0]
     held.extend([l1, c1, a1, l2, c2, a2])
     return {name: inode(sock) for name, sock in zip(("L1", "C1", "A1", "L2", "C2", "A2"), held)}
 
@@ -159,11 +159,11 @@ def idle_pairs(threshold: int, wait: float) -> dict:
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
     plain = socket.create_connection(listener.getsockname())
-    plain_peer, _ = listener.accept()
+    plain_peer = listener.accept()[0]
     keep = socket.socket()
     keep.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     keep.connect(listener.getsockname())
-    keep_peer, _ = listener.accept()
+    keep_peer = listener.accept()[0]
     held.extend([listener, plain, plain_peer, keep, keep_peer])
     plain.sendall(b"ping")
     plain_peer.recv(4)

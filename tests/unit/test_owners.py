@@ -40,8 +40,8 @@ def test_scan_maps_socket_inodes_to_every_holder(tmp_path):
     (tmp_path / "proc" / "300").mkdir()           # exited: no fd directory any more
     (tmp_path / "proc" / "self").mkdir()          # not a pid
     owners = scan_socket_fds(str(tmp_path))
-    assert {inode: sorted(holders) for inode, holders in owners.items()} == {555: [(100, 3), (200, 7)],
-                                                                              777: [(100, 6)]}
+    found = {inode: sorted(holders) for inode, holders in owners.items()}
+    assert found == {555: [(100, 3), (200, 7)], 777: [(100, 6)]}
 
 
 def test_scan_keeps_only_wanted_inodes_and_caps_holders(tmp_path):

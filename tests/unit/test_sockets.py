@@ -43,7 +43,8 @@ OWNERS = {
 }
 
 
-def proc_tree(root: Path, owners=OWNERS) -> None:
+def proc_tree(root: Path, owners: dict | None = None) -> None:
+    owners = OWNERS if owners is None else owners
     for pid, (comm, unit, roles) in owners.items():
         base = root / "proc" / str(pid)
         (base / "fd").mkdir(parents=True)
@@ -70,7 +71,8 @@ class FakeReader:
         return None, self.reason
 
 
-def scan(root: Path, sockets=RECORDED, reader=None, resampler=None, **raw) -> dict:
+def scan(root: Path, sockets: list | None = None, reader=None, resampler=None, **raw) -> dict:
+    sockets = RECORDED if sockets is None else sockets
     raw.setdefault("include_loopback", True)
     raw.setdefault("read_socket_options", "never" if reader is None else "auto")
     options = parse_options(raw)
@@ -366,9 +368,11 @@ def test_without_sock_diag_the_scan_reads_proc_net_tcp(root, monkeypatch):
     """The whole pipeline (scan_sockets) on a fixture tree, with NETLINK_SOCK_DIAG unavailable."""
     from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag, _sockets
 
-    def no_netlink(*_args, **_kwargs):
+    def refuse():
         raise _sockdiag.SockDiagError("cannot open NETLINK_SOCK_DIAG socket: protocol not supported")
-        yield  # pragma: no cover - makes this a generator like the real dump
+
+    def no_netlink(*_args, **_kwargs):
+        yield from refuse()  # a generator that fails on first use, like the real dump
 
     monkeypatch.setattr(_sockdiag, "dump_tcp", no_netlink)
     net = root / "proc" / "net"

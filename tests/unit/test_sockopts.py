@@ -42,7 +42,7 @@ def connection():
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     client = socket.create_connection(listener.getsockname())
-    accepted, _ = listener.accept()
+    accepted = listener.accept()[0]
     yield listener, client, accepted
     for item in (client, accepted, listener):
         item.close()
@@ -71,7 +71,7 @@ def test_reads_the_options_the_socket_has(connection):
         # Effective values without own ones: the namespace sysctls.
         with open("/proc/sys/net/ipv4/tcp_keepalive_time") as handle:
             assert plain.keepidle == int(handle.read())
-        listening, _ = _read(reader, listener)
+        listening = _read(reader, listener)[0]
         assert listening.keepalive is False
 
 
