@@ -102,8 +102,9 @@ options:
   detail:
     description:
       - V(full) lists every socket in RV(sockets).
-      - V(summary) lists none, and at most 100 services and 200 findings, so the result stays small (well
-        under 64 KiB) whatever the number of sockets; RV(summary) still counts everything.
+      - V(summary) lists no socket, and only as many services and findings (the most severe findings and
+        the most problematic services first, at most 3 example sockets each) as keep the whole result under
+        60 KiB of JSON whatever the number of sockets; RV(summary) still counts everything.
       - A number lists at most that many sockets, the most interesting first (ghost candidates, listeners
         without keepalive, connections without keepalive, unknown, the rest).
     type: raw
@@ -313,7 +314,7 @@ sockets:
       sample: true
 services:
   description:
-    - One entry per service, the most problematic first (at most 100 with O(detail=summary)).
+    - One entry per service, the most problematic first (fewer with O(detail=summary), see there).
   returned: always
   type: list
   elements: dict
@@ -460,6 +461,10 @@ summary:
       sample:
         - {inode: 4026531840, current: true, sysctls: {time: 7200, intvl: 75, probes: 9}, sockets: 40213,
            error: null}
+    namespaces_listed:
+      description: Entries in RV(summary.namespaces) (at most 50 with O(detail=summary)).
+      type: int
+      sample: 1
     scan_seconds:
       description: Wall-clock time of the scan.
       type: float
