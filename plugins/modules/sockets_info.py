@@ -259,7 +259,7 @@ sockets:
     socket_options_skipped:
       description: Why the socket options were not read, when they were wanted but could not be.
       type: str
-      sample: no ptrace rights over the owner (pidfd_getfd EPERM)
+      sample: "no ptrace rights over the owner (pidfd_getfd: EPERM)"
     keepidle:
       description: Effective C(TCP_KEEPIDLE) in seconds, when known.
       type: int
