@@ -7,8 +7,9 @@ Usage: python _measure.py [--capture-json] -- COMMAND...
 
 Started fresh for every measurement, so resource.getrusage(RUSAGE_CHILDREN).ru_maxrss is the peak RSS
 of the measured command (and of any descendant it waited for), nothing else. Stdout is read through a
-pipe and counted (a consumer of `ss` output reads it too); with --capture-json the last stdout line is
-parsed as JSON and passed on as "inner" (the scan child reports its own timings that way).
+pipe and counted (a consumer of `ss` output reads it too); with --capture-json stdout is kept and parsed
+as JSON (whole, else its last line) and passed on as "inner" (the scan child reports its own timings that
+way). Buffering happens after the fork, so it never shows in the measured command's peak RSS.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import time
 
-TAIL_BYTES = 1 << 20
+TAIL_BYTES = 1 << 30  # keep all of it in practice: ansible's json callback prints one big document
 
 
 def _parse_json(text: str) -> dict:

@@ -8,7 +8,7 @@
 Re-executes itself under `unshare --net` (a private network namespace: needs root), holds the
 connections there with connfarm.py (several processes, both ends of every connection local, so N
 connections are 2N ESTABLISHED sockets), then measures, interleaved round by round so background load
-hits every contender alike, each in a fresh process:
+hits every contender alike, each in a fresh process (the Python ones warmed up once, at the first size):
 
   ss -tanop                        baseline: every TCP socket with owners and timers
   ss -tano                         the same without owners
@@ -80,7 +80,7 @@ def count_established() -> int:
     return len(out.stdout.splitlines())
 
 
-def bench_size(connections: int, repeat: int, ansible: bool) -> dict[str, Any]:
+def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool) -> dict[str, Any]:
     log(f"sockets: holding {connections} connections")
     farm = connfarm.start(connections)
     try:
@@ -90,8 +90,10 @@ def bench_size(connections: int, repeat: int, ansible: bool) -> dict[str, Any]:
         commands = contenders(ansible)
         runs = {name: Measurement(name, cmd, [], True) for name, cmd in commands.items()}
         env = ansible_env()
-        for name, cmd in commands.items():  # one warm-up each (page cache, bytecode)
-            _run_into(runs[name], cmd, env, keep=False)
+        if warmup:  # once, at the first size: page cache and bytecode of the Python contenders
+            for name, cmd in commands.items():
+                if cmd[0] != "ss":
+                    _run_into(runs[name], cmd, env, keep=False)
         for round_ in range(repeat):
             for name, cmd in commands.items():
                 if runs[name].ok:
@@ -198,8 +200,8 @@ def main() -> int:
     os.makedirs(args.results_dir, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     result: dict[str, Any] = {"sizes": [], "repeat": args.repeat, "command": command_line()}
-    for connections in sizes:
-        result["sizes"].append(bench_size(connections, args.repeat, not args.no_ansible))
+    for index, connections in enumerate(sizes):
+        result["sizes"].append(bench_size(connections, args.repeat, not args.no_ansible, warmup=index == 0))
     if args.profile:
         middle = sizes[len(sizes) // 2]
         log(f"sockets: profiling the scan at {middle} connections")
