@@ -28,7 +28,7 @@ description:
   - The values apply to IPv4 and IPv6 TCP sockets alike. Sockets that set C(TCP_KEEPIDLE), C(TCP_KEEPINTVL) or
     C(TCP_KEEPCNT) themselves are not affected, and an already armed keepalive timer keeps its old deadline.
 author:
-  - tcp.keepalive developers
+  - tcp.keepalive developers (@tcp-keepalive)
 extends_documentation_fragment:
   - tcp.keepalive._attributes
 attributes:

@@ -23,7 +23,7 @@ description:
     given, whether the host is compliant.
   - Never changes anything.
 author:
-  - tcp.keepalive developers
+  - tcp.keepalive developers (@tcp-keepalive)
 extends_documentation_fragment:
   - tcp.keepalive._attributes
   - tcp.keepalive._attributes.info_module
