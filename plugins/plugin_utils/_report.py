@@ -183,31 +183,42 @@ def format_socket(socket: Any) -> str:
     return text
 
 
-def format_where(finding: Mapping[str, Any]) -> str:
-    """Where a finding was seen: file:line, namespace, service, pid, socket."""
-    parts = []
+def format_where(finding: Mapping[str, Any], message: str = "") -> str:
+    """Where a finding was seen: file:line, namespace, service, pid, socket; parts the message already
+    names are left out."""
+    parts: list[tuple[str, str]] = []  # (label, value)
     if finding.get("file"):
-        parts.append(f"{finding['file']}:{finding['line']}" if finding.get("line") else str(finding["file"]))
+        line = f":{finding['line']}" if finding.get("line") else ""
+        parts.append(("", f"{finding['file']}{line}"))
     if finding.get("namespace") is not None:
-        parts.append(f"netns {finding['namespace']}")
+        parts.append(("netns ", str(finding["namespace"])))
     if finding.get("service"):
-        parts.append(f"service {finding['service']}")
-    if finding.get("comm") and not finding.get("service"):
-        parts.append(f"process {finding['comm']}")
+        parts.append(("service ", str(finding["service"])))
+    elif finding.get("comm"):
+        parts.append(("process ", str(finding["comm"])))
     if finding.get("pid") is not None:
-        parts.append(f"pid {finding['pid']}")
+        parts.append(("pid ", str(finding["pid"])))
     socket = format_socket(finding.get("socket"))
     if socket:
-        parts.append(f"socket {socket}")
+        parts.append(("socket ", socket))
     elif finding.get("port") is not None:
-        parts.append(f"port {finding['port']}")
-    return ", ".join(parts)
+        parts.append(("port ", str(finding["port"])))
+    # a file location or socket inside the message, or a message that starts with the service, says it already
+    return ", ".join(
+        label + value
+        for label, value in parts
+        if not (
+            (label in ("", "socket ") and value in message)
+            or (label == "service " and message.startswith(value))
+        )
+    )
 
 
 def format_finding(finding: Mapping[str, Any]) -> str:
-    where = format_where(finding)
+    message = str(finding.get("message", ""))
+    where = format_where(finding, message)
     key = f" {finding['key']}" if finding.get("key") else ""
-    text = f"[{finding.get('severity', 'info')}] {finding.get('id')}{key}: {finding.get('message', '')}"
+    text = f"[{finding.get('severity', 'info')}] {finding.get('id')}{key}: {message}"
     return f"{text} (at {where})" if where else text
 
 

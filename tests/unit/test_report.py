@@ -325,3 +325,26 @@ def test_renders_thousands_of_hosts_linearly(tmp_path):
     report.render_junit(records)
     elapsed = time.monotonic() - start
     assert elapsed < 20, f"rendering 5000 hosts took {elapsed:.1f} s"
+
+
+def test_format_finding_names_where_once():
+    finding = {
+        "id": "drift",
+        "severity": "medium",
+        "key": "time",
+        "file": "/etc/sysctl.d/50-a.conf",
+        "line": 2,
+        "message": "time is 300 at runtime but boot sets 7200 at /etc/sysctl.d/50-a.conf:2",
+    }
+    assert report.format_finding(finding).count("/etc/sysctl.d/50-a.conf:2") == 1
+    listener = {
+        "id": "listener_without_keepalive",
+        "severity": "high",
+        "service": "nc",
+        "pid": 7,
+        "socket": "0.0.0.0:5555",
+        "message": "nc listens on 0.0.0.0:5555 without SO_KEEPALIVE",
+    }
+    assert report.format_finding(listener).endswith(
+        "nc listens on 0.0.0.0:5555 without SO_KEEPALIVE (at pid 7)"
+    )
