@@ -114,6 +114,23 @@ def play_stats(output: dict) -> dict[str, int]:
     return totals
 
 
+def task_durations(output: dict) -> list[tuple[str, float]]:
+    """(task name, seconds from its start to its end over all hosts) from a json-callback document."""
+    from datetime import datetime
+
+    def stamp(text: str) -> float:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+
+    found = []
+    for play in output.get("plays") or []:
+        for task in play.get("tasks") or []:
+            meta = task.get("task") or {}
+            duration = meta.get("duration") or {}
+            if duration.get("start") and duration.get("end"):
+                found.append((str(meta.get("name")), stamp(duration["end"]) - stamp(duration["start"])))
+    return found
+
+
 def first_failure(output: dict) -> str:
     """The first failed or unreachable task result's message, for a readable error."""
     for play in output.get("plays") or []:

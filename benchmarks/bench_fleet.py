@@ -47,6 +47,7 @@ from _containers import (
     first_failure,
     play_stats,
     start_fleet,
+    task_durations,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -116,7 +117,8 @@ def main() -> int:
                 sample = measure_once(cmd, env=env, capture_json=True)
                 stats = play_stats(sample.inner)
                 outcome = {"rc": sample.rc, "stats": stats, "failure": first_failure(sample.inner),
-                           "statuses": fleet_statuses(report_dir) if "audit" in name else None}
+                           "statuses": fleet_statuses(report_dir) if "audit" in name else None,
+                           "tasks": task_durations(sample.inner)}
                 if sample.rc not in (0, 2) or stats["hosts"] != args.hosts:
                     m.ok = False
                     m.error = (f"rc={sample.rc}, hosts in recap {stats['hosts']}: "
@@ -139,7 +141,7 @@ def main() -> int:
                      "ratio_vs_ping": ratio(m.median_s, base), "peak_rss_kib": m.peak_rss_kib,
                      "runs": len(m.samples), "rc": [o["rc"] for o in outcomes[name]],
                      "recap": last.get("stats"), "statuses": last.get("statuses"),
-                     "failure": last.get("failure")})
+                     "failure": last.get("failure"), "tasks": last.get("tasks") or []})
     result = {"hosts": args.hosts, "forks": forks, "repeat": args.repeat, "image": fleet.image, "rows": rows,
               "command": command_line()}
     result["markdown"] = render(result)
@@ -166,8 +168,18 @@ def render(result: dict[str, Any]) -> str:
         lines.append([r["name"], fmt_s(r["median_s"]), fmt_ratio(r["ratio_vs_ping"]),
                       fmt_mib(r["peak_rss_kib"]), str(r["runs"]), seen.replace("|", "/")])
     head = f"{result['hosts']} containers, forks {result['forks']}\n\n"
-    return head + table(["playbook", "median wall", "vs ping", "peak RSS (largest process)", "runs",
+    text = head + table(["playbook", "median wall", "vs ping", "peak RSS (largest process)", "runs",
                          "what it reported"], lines)
+    audit = next((r for r in result["rows"] if "audit" in r["name"]), None)
+    if audit and audit["tasks"]:
+        total = sum(seconds for _name, seconds in audit["tasks"])
+        top = sorted(audit["tasks"], key=lambda item: -item[1])[:8]
+        text += ("\n\nWhere the audit's time goes (last run; a task runs on every host before the next one "
+                 f"starts; {len(audit['tasks'])} tasks, {total:.1f} s in tasks):\n\n")
+        shares = [[name.replace("|", "/"), f"{seconds:.1f}", f"{seconds / total:.0%}"]
+                  for name, seconds in top]
+        text += table(["task", "seconds", "share"], shares)
+    return text
 
 
 if __name__ == "__main__":
