@@ -127,7 +127,7 @@ def test_snapshot_sees_what_the_role_changed(saved):
 
 def test_nothing_changed_since_the_last_audit(host, saved):
     """Idempotence re-ran the role and the audit: the host still matches the last snapshot."""
-    now = host.run((SCENARIO / "snapshot.sh").read_text())
+    now = host.run((SCENARIO / "files" / "snapshot.sh").read_text())
     assert now.rc == 0, now.stderr
     assert now.stdout.strip() == saved["after"]["snapshot_after"].strip()
 

@@ -1,6 +1,7 @@
+#!/bin/sh
 # What "the audit changed nothing" means, as text to compare before and after: every sysctl configuration
 # file (content hash, mode, owner, size, mtime; symlinks with their target) and the three live values.
-# Run in the container by tasks/audit.yml (ansible.builtin.shell) and by the testinfra tests (host.run).
+# Run in the container by tasks/audit.yml (ansible.builtin.script) and by the testinfra tests (host.run).
 for path in /etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
   [ -e "$path" ] || [ -L "$path" ] || continue
   find "$path" -xdev \( -type f -o -type l -o -type d \) 2>/dev/null
