@@ -23,7 +23,12 @@ REPO_DIR="$(dirname "$HERE")"
 writable_dir() { local d="$1"; mkdir -p "$d" 2>/dev/null && [[ -w "$d" ]]; }
 user_cache() {  # a writable per-user directory for the venv and ansible's temp files
   if [[ -n "${HOME:-}" ]] && writable_dir "$HOME/.cache/tcp-keepalive"; then echo "$HOME/.cache/tcp-keepalive"
-  else local d="${TMPDIR:-/tmp}/tcp-keepalive-$(id -u)"; mkdir -p -m 700 "$d"; echo "$d"; fi
+  else
+    local d
+    d="${TMPDIR:-/tmp}/tcp-keepalive-$(id -u)"
+    mkdir -p "$d" && chmod 700 "$d"
+    echo "$d"
+  fi
 }
 
 venv_ready() {  # the venv runs for this user, matches requirements-dev.txt and exposes the collection
@@ -61,7 +66,7 @@ rm -f "$REPORT_DIR/hosts/localhost.json"  # never summarize a previous run's rep
 LOG="$REPORT_DIR/audit.log"
 
 log "auditing this machine as $(id -un) (ansible-playbook tcp.keepalive.audit, changes nothing; log: $LOG)"
-cmd=(ansible-playbook tcp.keepalive.audit -i localhost, -c local
+cmd=(ansible-playbook tcp.keepalive.audit -i 'localhost,' -c local
      -e 'ansible_python_interpreter={{ ansible_playbook_python }}'
      -e "tcp_keepalive_verify_report_dir=$REPORT_DIR" "$@")
 set +e
@@ -72,6 +77,7 @@ else
 fi
 set -e
 
+# shellcheck disable=SC2153  # VENV comes from lib.sh
 "$VENV/bin/python" - "$REPORT_DIR" "$rc" <<'PY'
 import json
 import os
