@@ -17,7 +17,7 @@ EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 REPORTS = EPHEMERAL / "reports"
 SCENARIO = Path(__file__).resolve().parent.parent
 HOST = "verify_compliant-bookworm"
-POLICY = yaml.safe_load((SCENARIO / "policy.yml").read_text())
+POLICY = yaml.safe_load((SCENARIO / "inventory_group_vars" / "all.yml").read_text())
 EXPECTED = {key: POLICY[f"tcp_keepalive_{key}"] for key in ("time", "intvl", "probes")}
 CHECKS = ("privileges", "runtime_values", "persistence", "detection_time", "namespaces", "listeners", "ghosts",
           "timer")
