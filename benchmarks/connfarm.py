@@ -30,7 +30,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 BASE_PORT = 20000
 
@@ -42,7 +42,6 @@ class Farm:
     client_pids: list[int]
     listeners: list[tuple[str, int]]
     setup_s: float
-    pids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"connections": self.connections, "server_pids": self.server_pids,
