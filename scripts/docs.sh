@@ -35,6 +35,24 @@ step "antsibull-docs lint-collection-docs --plugin-docs"
 step "antsibull-changelog lint"
 (cd "$REPO" && antsibull-changelog lint) || { printf 'FAIL: antsibull-changelog lint (above)\n' >&2; rc=1; }
 
+step "CHANGELOG.md covers every fragment in changelogs/fragments"
+python - "$REPO" <<'PY' || rc=1
+import sys
+from pathlib import Path
+import yaml
+repo = Path(sys.argv[1])
+fragments = {p.name for p in (repo / "changelogs" / "fragments").glob("*.y*ml")}
+data = yaml.safe_load((repo / "changelogs" / "changelog.yaml").read_text(encoding="utf-8")) or {}
+released = {f for release in (data.get("releases") or {}).values() for f in release.get("fragments") or ()}
+missing = sorted(fragments - released)
+if missing:
+    print("fragments not in any release of changelogs/changelog.yaml (CHANGELOG.md lacks them): "
+          + ", ".join(missing) + "\nrefresh the release: antsibull-changelog release --update-existing "
+          "--reload-plugins --use-ansible-doc (before 0.1.0 ships: delete changelogs/changelog.yaml and "
+          "run antsibull-changelog release --reload-plugins --use-ansible-doc)", file=sys.stderr)
+    sys.exit(1)
+PY
+
 step "docs/reference/ in step with the collection's docs"
 python "$REPO/tools/docs_reference.py" --check || rc=1
 
