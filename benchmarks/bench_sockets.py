@@ -14,6 +14,7 @@ hits every contender alike, each in a fresh process (the Python ones warmed up o
   ss -tano                         the same without owners
   dump                             _sockdiag.dump_tcp alone (no owners, no classification)
   scan (options never)             sockets_info's scan via module_utils: classification + owners
+  scan (options auto)              the module's default: options read where the timer cannot tell
   scan (options always)            the same, every socket's options read through pidfd_getfd
   ansible sockets_info summary     `ansible localhost -m tcp.keepalive.sockets_info -a detail=summary`
 
@@ -56,6 +57,7 @@ def contenders(ansible: bool) -> dict[str, list[str]]:
         "ss -tano": ["ss", "-tano"],
         "dump only": [*child, "--stage", "dump"],
         "scan, options never": [*child, "--stage", "scan", "--read-socket-options", "never"],
+        "scan, options auto": [*child, "--stage", "scan", "--read-socket-options", "auto"],
         "scan, options always": [*child, "--stage", "scan", "--read-socket-options", "always"],
         "scan, options never, detail full": [*child, "--stage", "scan", "--read-socket-options", "never",
                                              "--detail", "full"],

@@ -90,12 +90,12 @@ def test_socket_scan_benchmark_smoke(tmp_path):
     assert size["connections"] == 60
     assert size["established_sockets"] == 120  # both ends of every connection, inside the private netns
     rows = {row["name"]: row for row in size["rows"]}
-    assert set(rows) >= {"ss -tanop", "ss -tano", "dump only", "scan, options never",
+    assert set(rows) >= {"ss -tanop", "ss -tano", "dump only", "scan, options never", "scan, options auto",
                          "scan, options always", "scan, options never, detail full", "ansible sockets_info"}
     for row in rows.values():
         _assert_measured(row)
     assert rows["ss -tanop"]["ratio_vs_ss_tanop"] == 1.0
-    for name in ("dump only", "scan, options never", "scan, options always"):
+    for name in ("dump only", "scan, options never", "scan, options auto", "scan, options always"):
         # the namespace holds exactly the farm: 120 connected sockets plus 4 listeners
         assert rows[name]["sockets_seen"] == 124, (name, rows[name]["sockets_seen"])
     for name in ("scan, options never", "scan, options always"):
