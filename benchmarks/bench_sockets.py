@@ -50,7 +50,7 @@ NETNS_MARK = "TCP_KEEPALIVE_BENCH_NETNS"
 BASELINE = "ss -tanop"
 
 
-def contenders(ansible: bool) -> dict[str, list[str]]:
+def contenders(ansible: bool, full: bool) -> dict[str, list[str]]:
     child = [sys.executable, os.path.join(HERE, "scan_child.py")]
     result = {
         "ss -tanop": ["ss", "-tanop"],
@@ -59,9 +59,10 @@ def contenders(ansible: bool) -> dict[str, list[str]]:
         "scan, options never": [*child, "--stage", "scan", "--read-socket-options", "never"],
         "scan, options auto": [*child, "--stage", "scan", "--read-socket-options", "auto"],
         "scan, options always": [*child, "--stage", "scan", "--read-socket-options", "always"],
-        "scan, options never, detail full": [*child, "--stage", "scan", "--read-socket-options", "never",
-                                             "--detail", "full"],
     }
+    if full:
+        result["scan, options never, detail full"] = [*child, "--stage", "scan", "--read-socket-options",
+                                                      "never", "--detail", "full"]
     if ansible:
         result["ansible sockets_info"] = [
             "ansible", "localhost", "-m", "tcp.keepalive.sockets_info",
@@ -82,14 +83,14 @@ def count_established() -> int:
     return len(out.stdout.splitlines())
 
 
-def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool) -> dict[str, Any]:
+def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool, full: bool) -> dict[str, Any]:
     log(f"sockets: holding {connections} connections")
     farm = connfarm.start(connections)
     try:
         established = count_established()
         log(f"sockets: {established} ESTABLISHED sockets in {farm.setup_s:.1f} s "
             f"({len(farm.server_pids)} servers, {len(farm.client_pids)} clients)")
-        commands = contenders(ansible)
+        commands = contenders(ansible, full)
         runs = {name: Measurement(name, cmd, [], True) for name, cmd in commands.items()}
         env = ansible_env()
         if warmup:  # once, at the first size: page cache and bytecode of the Python contenders
@@ -190,6 +191,8 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,40000,100000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-ansible", action="store_true", help="skip the run through Ansible")
+    parser.add_argument("--full-max", type=int, default=40000,
+                        help="measure detail=full only up to this many connections (it keeps every socket)")
     parser.add_argument("--profile", action="store_true", help="cProfile the scan at the middle size")
     parser.add_argument("--results-dir", default=os.path.join(HERE, "results"))
     parser.add_argument("--name", default="sockets")
@@ -203,7 +206,8 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     result: dict[str, Any] = {"sizes": [], "repeat": args.repeat, "command": command_line()}
     for index, connections in enumerate(sizes):
-        result["sizes"].append(bench_size(connections, args.repeat, not args.no_ansible, warmup=index == 0))
+        result["sizes"].append(bench_size(connections, args.repeat, not args.no_ansible, warmup=index == 0,
+                                          full=connections <= args.full_max))
     if args.profile:
         middle = sizes[len(sizes) // 2]
         log(f"sockets: profiling the scan at {middle} connections")

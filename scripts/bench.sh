@@ -39,9 +39,9 @@ if [[ $MODE == smoke ]]; then
 else
   RESULTS="$REPO/benchmarks/results"
   DOC="$REPO/docs/performance.md"
-  SOCKETS_ARGS=(--sizes "${BENCH_SOCKET_SIZES:-10000,40000,100000}" --repeat "${BENCH_REPEAT:-5}" --profile)
+  SOCKETS_ARGS=(--sizes "${BENCH_SOCKET_SIZES:-10000,40000,100000}" --repeat "${BENCH_REPEAT:-3}" --profile)
   SETTINGS_ARGS=(--repeat "${BENCH_REPEAT:-5}")
-  FLEET_ARGS=(--hosts "${BENCH_FLEET_HOSTS:-32}" --repeat "${BENCH_FLEET_REPEAT:-3}")
+  FLEET_ARGS=(--hosts "${BENCH_FLEET_HOSTS:-32}" --repeat "${BENCH_FLEET_REPEAT:-2}")
   REPORT_ARGS=(--sizes 1000,10000 --repeat "${BENCH_REPEAT_REPORT:-3}" --profile)
 fi
 mkdir -p "$RESULTS"
