@@ -14,6 +14,7 @@ source "$(dirname "$0")/lib.sh"
 
 MODE=full
 ONLY="sockets,settings,fleet,report"
+invocation="$(env | grep -E '^BENCH_(REPEAT|SOCKET_SIZES|FLEET_HOSTS|FLEET_REPEAT|REPEAT_REPORT)=' | sort | tr '\n' ' ')bash scripts/bench.sh $*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --smoke) MODE=smoke ;;
@@ -69,7 +70,7 @@ selected report && run report bench_report.py "${REPORT_ARGS[@]}"
 
 note="${BENCH_NOTE:-}"
 [[ $MODE == smoke ]] && note="Smoke run (tiny sizes, one round): checks that each benchmark runs; the numbers mean nothing. ${note}"
-python benchmarks/render_doc.py --results-dir "$RESULTS" --out "$DOC" --note "$note"
+python benchmarks/render_doc.py --results-dir "$RESULTS" --out "$DOC" --note "$note" --command "$invocation"
 if [[ ${#failed[@]} -gt 0 ]]; then
   log "benchmarks that did not complete: ${failed[*]} (see $DOC)"
   exit 1
