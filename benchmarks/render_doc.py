@@ -104,6 +104,33 @@ def report_targets(report: dict[str, Any]) -> list[list[str]]:
              "met" if linear else "NOT met", f"time x{growth:.2f} for hosts x{size:.0f}"]]
 
 
+def profile_excerpt(path: str, rows: int = 10) -> str:
+    """The first line and the top `rows` functions by own time of a cProfile dump written by a child."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return ""
+    try:
+        start = next(i for i, line in enumerate(lines) if "Ordered by: internal time" in line)
+        header = next(i for i in range(start, len(lines)) if lines[i].strip().startswith("ncalls"))
+    except StopIteration:
+        return ""
+    table_lines = [line for line in lines[header:header + 1 + rows] if line.strip()]
+    shortened = [_short_path(line) for line in [lines[0], *table_lines]]
+    return "```\n" + "\n".join(shortened) + "\n```"
+
+
+def _short_path(line: str) -> str:
+    for marker in ("ansible_collections/tcp/keepalive/", "/lib/python3."):
+        index = line.find(marker)
+        if index >= 0:
+            start = line.rfind(" ", 0, index) + 1
+            keep = marker if marker.startswith("ansible") else "python3."
+            line = line[:start] + (keep if keep == "python3." else "") + line[index + len(marker):]
+    return line
+
+
 def machine_text(results: dict[str, dict[str, Any]]) -> str:
     first = next(iter(results.values()))["machine"]
     loads = {name: r["machine"].get("loadavg") for name, r in results.items()}
@@ -158,7 +185,11 @@ def render(results: dict[str, dict[str, Any]], notes: str, note: str,
         if profiles:
             shown = ", ".join(f"{k}: `{os.path.relpath(v, REPO) if os.path.isabs(v) else v}`"
                               for k, v in profiles.items())
-            out += [f"cProfile output: {shown} (not committed)", ""]
+            out += [f"cProfile output: {shown} (not committed). Top functions by own time:", ""]
+            for key, path in profiles.items():
+                excerpt = profile_excerpt(path)
+                if excerpt:
+                    out += [f"{key}:", "", excerpt, ""]
     if notes.strip():
         out += [notes.strip(), ""]
     return "\n".join(out)
