@@ -85,6 +85,7 @@ def count_established() -> int:
 
 def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool, full: bool) -> dict[str, Any]:
     log(f"sockets: holding {connections} connections")
+    connfarm.fresh_namespace()
     farm = connfarm.start(connections)
     try:
         established = count_established()
@@ -116,12 +117,34 @@ def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool, full:
                 "result_bytes": m.inner_median("result_bytes"),
                 "stdout_bytes": m.samples[-1].stdout_bytes if m.samples else None,
                 "sockets_seen": m.inner_median("sockets"),
+                "socket_options": m.samples[-1].inner.get("socket_options") if m.samples else None,
+                "keepalive": m.samples[-1].inner.get("keepalive") if m.samples else None,
                 "runs": len(m.samples),
             })
+        for row in rows:
+            row["classification"] = classification_check(row["name"], row["keepalive"], farm.keepalive)
         return {"connections": connections, "established_sockets": established, "setup_s": farm.setup_s,
+                "keepalive_plan": farm.keepalive,
                 "holders": len(farm.server_pids) + len(farm.client_pids), "rows": rows}
     finally:
         farm.stop()
+
+
+def classification_check(name: str, keepalive: dict[str, int] | None, plan: dict[str, int]) -> str | None:
+    """Compare a scan's keepalive totals with what the farm set up; None for rows that do not classify.
+
+    By the timer alone a LISTEN socket is unknown; through socket options every socket is known.
+    """
+    if not name.startswith("scan") or keepalive is None:
+        return None
+    connected_ka = plan["connected_with_keepalive"]
+    if "options never" in name:
+        want = {"true": connected_ka, "false": plan["connected"] - connected_ka, "unknown": plan["listeners"]}
+    else:
+        total_ka = connected_ka + plan["listeners_with_keepalive"]
+        want = {"true": total_ka, "false": plan["connected"] + plan["listeners"] - total_ka, "unknown": 0}
+    got = {key: int(keepalive.get(key, 0)) for key in want}
+    return "ok" if got == want else f"expected {want}, found {got}"
 
 
 def _run_into(m: Measurement, cmd: list[str], env: dict[str, str], keep: bool = True) -> None:
@@ -144,6 +167,7 @@ def _run_into(m: Measurement, cmd: list[str], env: dict[str, str], keep: bool = 
 
 def profile(connections: int, results_dir: str) -> dict[str, str]:
     """cProfile one scan per socket-option mode at `connections`; return {mode: profile file}."""
+    connfarm.fresh_namespace()
     farm = connfarm.start(connections)
     files = {}
     try:
@@ -173,8 +197,10 @@ def render(result: dict[str, Any]) -> str:
                 continue
             inner = fmt_s(r["inner_scan_s"]) if r["inner_scan_s"] else ""
             size = r["result_bytes"] or (r["stdout_bytes"] if r["name"].startswith("ansible") else None)
+            check = r.get("classification")
+            note = "" if check is None else ("classified as set up" if check == "ok" else f"WRONG: {check}")
             rows.append([r["name"], fmt_s(r["median_s"]), inner, fmt_ratio(r["ratio_vs_ss_tanop"]),
-                         fmt_mib(r["peak_rss_kib"]), _size(size), ""])
+                         fmt_mib(r["peak_rss_kib"]), _size(size), note])
         parts.append(table(["contender", "median wall", "in-process", "vs ss -tanop", "peak RSS",
                             "result JSON", "note"], rows))
     return "\n".join(parts)

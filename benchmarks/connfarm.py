@@ -42,11 +42,12 @@ class Farm:
     client_pids: list[int]
     listeners: list[tuple[str, int]]
     setup_s: float
+    keepalive: dict[str, int]  # what a correct classifier must find, by construction (see keepalive_plan)
 
     def as_dict(self) -> dict:
         return {"connections": self.connections, "server_pids": self.server_pids,
                 "client_pids": self.client_pids, "listeners": [f"{h}:{p}" for h, p in self.listeners],
-                "setup_s": self.setup_s}
+                "setup_s": self.setup_s, "keepalive": self.keepalive}
 
     def stop(self) -> None:
         for pid in self.server_pids + self.client_pids:
@@ -70,6 +71,19 @@ def prepare_namespace() -> None:
     write_sysctl("net.ipv4.tcp_max_syn_backlog", "65535")
 
 
+def fresh_namespace() -> None:
+    """Move this process into a new, empty network namespace (unshare(2) CLONE_NEWNET) and prepare it.
+
+    Every size gets its own: no TIME_WAIT leftovers of the previous farm, no stale listeners.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x40000000) != 0:  # CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+    prepare_namespace()
+
+
 def raise_nofile(need: int) -> int:
     """Raise RLIMIT_NOFILE towards `need` (hard limit too with CAP_SYS_RESOURCE); return the soft limit."""
     with open("/proc/sys/fs/nr_open", encoding="ascii") as handle:
@@ -90,6 +104,16 @@ def holders_needed(connections: int, nofile: int, minimum: int) -> int:
     """Processes needed on one side so that none holds more fds than its limit allows (with headroom)."""
     per_process = max(1, nofile - 256)
     return max(minimum, -(-connections // per_process))
+
+
+def keepalive_plan(per_client: list[int], listeners: int) -> dict[str, int]:
+    """Sockets with SO_KEEPALIVE by construction: every 4th client socket (_connect), every accepted
+    socket of an odd listener (it inherits the listener's SO_KEEPALIVE), and the odd listeners."""
+    clients = sum(len(range(0, count, 4)) for count in per_client)
+    accepted = sum(1 for index, count in enumerate(per_client) for i in range(count)
+                   if ((i + index) % listeners) % 2 == 1)
+    return {"connected_with_keepalive": clients + accepted, "connected": 2 * sum(per_client),
+            "listeners": listeners, "listeners_with_keepalive": listeners // 2}
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -148,7 +172,7 @@ def start(connections: int, servers: int = 2, clients: int = 4, ports_per_server
             address = (f"127.0.0.{s + 2}", BASE_PORT + p)
             lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if p % 2 == 1:  # half the listeners set keepalive: their accepted sockets inherit it
+            if len(listeners) % 2 == 1:  # odd listeners set keepalive: their accepted sockets inherit it
                 lsock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             lsock.bind(address)
             lsock.listen(65535)
@@ -178,7 +202,8 @@ def start(connections: int, servers: int = 2, clients: int = 4, ports_per_server
             _child(lambda index=index, count=count: _connect(listeners, count, index, write_fd))
         client_pids.append(pid)
     os.close(write_fd)
-    farm = Farm(connections, server_pids, client_pids, listeners, 0.0)
+    farm = Farm(connections, server_pids, client_pids, listeners, 0.0,
+                keepalive_plan(per_client, len(listeners)))
     reported = 0
     buffer = b""
     deadline = time.monotonic() + timeout

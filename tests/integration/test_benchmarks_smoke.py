@@ -100,6 +100,14 @@ def test_socket_scan_benchmark_smoke(tmp_path):
         assert rows[name]["sockets_seen"] == 124, (name, rows[name]["sockets_seen"])
     for name in ("scan, options never", "scan, options always"):
         assert 0 < rows[name]["result_bytes"] < 64 * 1024
+    # the farm sets SO_KEEPALIVE on known sockets: every scan must classify exactly those (timer or sockopt)
+    plan = size["keepalive_plan"]
+    assert plan["connected"] == 120 and plan["listeners"] == 4
+    for name, row in rows.items():
+        if name.startswith("scan"):
+            assert row["classification"] == "ok", (name, row["classification"])
+    assert rows["scan, options always"]["socket_options"]["read"] == 124
+    assert rows["scan, options never"]["socket_options"]["read"] == 0
     full = rows["scan, options never, detail full"]["result_bytes"]
     assert full > rows["scan, options never"]["result_bytes"]
     assert rows["ansible sockets_info"]["stdout_bytes"] > 0
