@@ -85,15 +85,29 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
+# A scenario that "passes" without verifying anything must not count as passed: Molecule only warns
+# when the testinfra verifier finds no tests or the verify playbook is missing, and pytest exits 0 with
+# skipped tests.
+hidden_skip() {  # hidden_skip SCENARIO: print why its log shows an unverified pass (nothing if none)
+  local log="$LOGS/$1.log"
+  if grep -q "Skipping, no tests found" "$log"; then echo "no testinfra tests found"
+  elif grep -q "Skipping, verifier is disabled" "$log"; then echo "verifier disabled"
+  elif grep -q "> verify\] Executed: Missing playbook" "$log"; then echo "verify playbook missing"
+  elif grep -Eq "^=+ .*[0-9]+ skipped.* in [0-9.]+s" "$log"; then echo "pytest skipped tests"
+  fi
+}
+
 set -m  # each background scenario gets its own process group, so cleanup can stop all its children
 finish_one() {
-  local done_pid rc scenario
+  local done_pid rc scenario skip
   wait -n -p done_pid
   rc=$?
   for scenario in "${STARTED[@]}"; do
     if [[ "${PID_OF[$scenario]:-}" == "$done_pid" ]]; then
       SECONDS_OF[$scenario]=$((SECONDS - START_OF[$scenario]))
-      if [[ $rc -eq 0 ]]; then RESULT_OF[$scenario]=passed; else RESULT_OF[$scenario]="FAILED (rc $rc)"; fi
+      if [[ $rc -ne 0 ]]; then RESULT_OF[$scenario]="FAILED (rc $rc)"
+      elif skip="$(hidden_skip "$scenario")" && [[ -n "$skip" ]]; then RESULT_OF[$scenario]="FAILED ($skip)"
+      else RESULT_OF[$scenario]=passed; fi
       PID_OF[$scenario]=""
       log "molecule $scenario: ${RESULT_OF[$scenario]} in ${SECONDS_OF[$scenario]} s"
       return 0
