@@ -56,5 +56,6 @@ cd "$BUILD" || exit 1
 # outer checkout, where build/ is ignored, and skip every target. A throwaway repository fixes that.
 git init -q . && git add -A . >/dev/null
 log "ansible-test sanity --venv --python $PYTHON_VERSION"
-# No --skip-test: every sanity test runs here (see tests/sanity/README.md if that ever changes).
+# No --skip-test: every sanity test runs here. A test skipped in future must be named with --skip-test
+# on this line together with the reason.
 ansible-test sanity --venv --python "$PYTHON_VERSION" --color no "$@"

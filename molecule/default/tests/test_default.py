@@ -8,6 +8,11 @@ The tests run in file order; the last one restarts the container ("reboot") and 
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+from pathlib import Path
+
 FILE = "/etc/sysctl.d/60-tcp-keepalive.conf"
 EXPECTED = {"time": 600, "intvl": 60, "probes": 5}
 
@@ -32,6 +37,26 @@ def test_file_is_root_owned_and_world_readable(node):
     assert file.user == "root"
     assert file.mode & 0o644 == 0o644
     assert not file.mode & 0o022, f"{FILE} must not be group/world writable, mode {oct(file.mode)}"
+
+
+def test_check_and_diff_mode_show_the_change_and_change_nothing(node):
+    """The role in --check --diff with another time: reported changed, diff shown, nothing written."""
+    before = node.host.file(FILE).content_string
+    command = [
+        "ansible-playbook", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", node.name,
+        "--check", "--diff", "--extra-vars", "tcp_keepalive_time=1200",
+        str(Path(__file__).resolve().parents[1] / "converge.yml"),
+    ]
+    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, f"check mode run failed:\n{run.stdout}\n{run.stderr}"
+    assert re.search(rf"{node.name}\s*:.*\bchanged=1\b", run.stdout), run.stdout
+    assert f"+++ after: {FILE}" in run.stdout, f"no diff of {FILE}:\n{run.stdout}"
+    file_diff = run.stdout.split(f"+++ after: {FILE}", 1)[1]
+    assert re.search(r"^\+net[./]ipv4[./]tcp_keepalive_time\s*=\s*1200\s*$", file_diff, re.MULTILINE), (
+        f"the diff of {FILE} should show the new time line:\n{run.stdout}"
+    )
+    assert node.live() == EXPECTED
+    assert node.host.file(FILE).content_string == before
 
 
 def test_values_survive_restart_under_the_procps_loader(node):
