@@ -41,6 +41,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _host_record(hostvars: Any, host: str, name: str) -> Any:
+    """One host's record, or None. HostVars.raw_get returns the host's variables without re-templating the
+    record, which set_fact already rendered (templating it again costs milliseconds per host, and must not
+    happen to strings read from the hosts); a plain mapping of mappings (tests) works too."""
+    if host not in hostvars:
+        return None
+    raw_get = getattr(hostvars, "raw_get", None)
+    variables = raw_get(host) if raw_get is not None else hostvars[host]
+    return variables.get(name) if isinstance(variables, Mapping) else None
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -63,7 +74,7 @@ class ActionModule(ActionBase):
         for host in hosts:
             record = None
             try:
-                record = hostvars[host].get(args["record_var"]) if host in hostvars else None
+                record = _host_record(hostvars, host, args["record_var"])
             except Exception as exc:  # an unrenderable var must not lose the whole fleet report
                 self._display.warning(f"verify_report: cannot read the record of {host}: {exc}")
             records.append(

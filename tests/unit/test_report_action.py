@@ -1,0 +1,56 @@
+# Copyright (c) 2026, tcp.keepalive developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The verify_report action: reading each host's record from real Ansible hostvars, linearly."""
+
+from __future__ import annotations
+
+import time
+
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+from ansible.vars.hostvars import HostVars
+from ansible.vars.manager import VariableManager
+from ansible_collections.tcp.keepalive.plugins.action import verify_report
+
+RECORD_VAR = "__tcp_keepalive_verify_record"
+
+
+def _hostvars(tmp_path, hosts: int, with_record: int) -> HostVars:
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("".join(f"h{i}\n" for i in range(hosts)))
+    loader = DataLoader()
+    manager = InventoryManager(loader=loader, sources=[str(inventory)])
+    variables = VariableManager(loader=loader, inventory=manager)
+    for i in range(with_record):
+        record = {"host": f"h{i}", "status": "pass", "cmdline": "sh -c 'echo {{ not_a_template }}'"}
+        variables.set_nonpersistent_facts(f"h{i}", {RECORD_VAR: record})
+    return HostVars(inventory=manager, variable_manager=variables, loader=loader)
+
+
+def test_records_are_read_raw_and_missing_ones_are_none(tmp_path):
+    hostvars = _hostvars(tmp_path, hosts=3, with_record=2)
+    record = verify_report._plain(verify_report._host_record(hostvars, "h1", RECORD_VAR))
+    assert record == {"host": "h1", "status": "pass", "cmdline": "sh -c 'echo {{ not_a_template }}'"}
+    assert verify_report._host_record(hostvars, "h2", RECORD_VAR) is None
+    assert verify_report._host_record(hostvars, "not-in-inventory", RECORD_VAR) is None
+
+
+def test_reading_a_thousand_hosts_is_fast(tmp_path):
+    hostvars = _hostvars(tmp_path, hosts=1000, with_record=1000)
+    start = time.monotonic()
+    records = [verify_report._host_record(hostvars, f"h{i}", RECORD_VAR) for i in range(1000)]
+    elapsed = time.monotonic() - start
+    assert all(r["host"] == f"h{i}" for i, r in enumerate(records))
+    assert elapsed < 10, f"reading 1000 records took {elapsed:.1f} s"
+
+
+def test_a_host_without_record_is_reported_unreachable():
+    policy = {
+        "expected": {"time": 600, "intvl": 60, "probes": 5},
+        "max_detection_time": 900,
+        "fail_on": ["high"],
+    }
+    record = verify_report.missing_host_record("h9", policy)
+    assert record["status"] == "unreachable" and record["host"] == "h9"
+    assert all(check["status"] == "error" for check in record["checks"])
