@@ -39,15 +39,19 @@ def test_file_is_root_owned_and_world_readable(node):
     assert not file.mode & 0o022, f"{FILE} must not be group/world writable, mode {oct(file.mode)}"
 
 
+def _run_converge(node, *args: str) -> subprocess.CompletedProcess:
+    """Run this scenario's converge.yml against the node again, with extra ansible-playbook arguments."""
+    command = [
+        "ansible-playbook", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", node.name, *args,
+        str(Path(__file__).resolve().parents[1] / "converge.yml"),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
 def test_check_and_diff_mode_show_the_change_and_change_nothing(node):
     """The role in --check --diff with another time: reported changed, diff shown, nothing written."""
     before = node.host.file(FILE).content_string
-    command = [
-        "ansible-playbook", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", node.name,
-        "--check", "--diff", "--extra-vars", "tcp_keepalive_time=1200",
-        str(Path(__file__).resolve().parents[1] / "converge.yml"),
-    ]
-    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    run = _run_converge(node, "--check", "--diff", "--extra-vars", "tcp_keepalive_time=1200")
     assert run.returncode == 0, f"check mode run failed:\n{run.stdout}\n{run.stderr}"
     assert re.search(rf"{node.name}\s*:.*\bchanged=1\b", run.stdout), run.stdout
     assert f"+++ after: {FILE}" in run.stdout, f"no diff of {FILE}:\n{run.stdout}"
@@ -55,6 +59,17 @@ def test_check_and_diff_mode_show_the_change_and_change_nothing(node):
     assert re.search(r"^\+net[./]ipv4[./]tcp_keepalive_time\s*=\s*1200\s*$", file_diff, re.MULTILINE), (
         f"the diff of {FILE} should show the new time line:\n{run.stdout}"
     )
+    assert node.live() == EXPECTED
+    assert node.host.file(FILE).content_string == before
+
+
+def test_out_of_range_value_fails_naming_option_and_range_and_changes_nothing(node):
+    before = node.host.file(FILE).content_string
+    run = _run_converge(node, "--extra-vars", "tcp_keepalive_probes=128")
+    assert run.returncode != 0, f"probes=128 must fail:\n{run.stdout}"
+    failure = run.stdout + run.stderr
+    assert "probes" in failure and "127" in failure, f"the message should name probes and 127:\n{failure}"
+    assert "Traceback" not in failure
     assert node.live() == EXPECTED
     assert node.host.file(FILE).content_string == before
 
