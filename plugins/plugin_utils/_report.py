@@ -697,8 +697,10 @@ def render_markdown(summary: Mapping[str, Any], records: Sequence[Mapping[str, A
     for r in _ordered(records):
         v = r.get("values", {})
         sev = r["summary"]["severities"]
+        link = f"[{_md(r['host'])}](hosts/{host_filename(r['host'])})"
+        not_root = " (not root)" if r.get("privileged") is False else ""
         out.append(
-            f"| {_md(r['host'])} | {r['status']}{' (not root)' if r.get('privileged') is False else ''} "
+            f"| {link} | {r['status']}{not_root} "
             f"| {_md(_triple(v.get('runtime', {})))} | {_md(_triple(v.get('boot', {})))} "
             f"| {_det(r, 'runtime')} / {_det(r, 'boot')} ({policy.get('max_detection_time')} s) "
             f"| {sev.get('high', 0)}/{sev.get('medium', 0)}/{sev.get('low', 0)}/{sev.get('info', 0)} "
@@ -779,7 +781,8 @@ def render_html(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
             for s in r.get("services_without_keepalive", ())
         )
         rows.append(
-            f'<tr><td>{_e(r["host"])}</td><td class="{_e(r["status"])}">{_e(r["status"])}'
+            f'<tr><td><a href="hosts/{_e(host_filename(r["host"]))}">{_e(r["host"])}</a></td>'
+            f'<td class="{_e(r["status"])}">{_e(r["status"])}'
             f"{' (not root)' if r.get('privileged') is False else ''}</td>"
             f"<td>{_bar(r.get('detection_time', {}).get('runtime'), limit)}</td>"
             f"<td>{_bar(r.get('detection_time', {}).get('boot'), limit)}</td>"

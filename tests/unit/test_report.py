@@ -301,11 +301,22 @@ def test_html_is_self_contained_and_shows_every_host(written):
 
 def test_markdown_summary(written):
     text = Path(written["paths"]["markdown"]).read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| host")]
-    assert len(rows) == N_HOSTS + sum(1 for i in range(N_HOSTS) if KINDS[i % len(KINDS)] == "listener")
+    host_rows = [line for line in text.splitlines() if line.startswith("| [host")]
+    ghost_rows = [line for line in text.splitlines() if line.startswith("| host")]
+    assert len(host_rows) == N_HOSTS
+    assert len(ghost_rows) == sum(1 for i in range(N_HOSTS) if KINDS[i % len(KINDS)] == "listener")
     assert f"{_count('pass')} compliant, {_count('fail')} non-compliant" in text
-    first = next(line for line in text.splitlines() if line.startswith("| host"))
-    assert "| unreachable |" in first  # worst first
+    assert "| unreachable |" in host_rows[0]  # worst first
+    for row in host_rows:  # each host links to its JSON document
+        target = re.search(r"\]\((hosts/[^)]+)\)", row).group(1)
+        assert (Path(written["paths"]["report_dir"]) / target).is_file(), target
+
+
+def test_html_links_each_host_to_its_json(written):
+    text = Path(written["paths"]["html"]).read_text()
+    targets = re.findall(r'<a href="(hosts/[^"]+)">', text)
+    assert len(targets) == N_HOSTS
+    assert all((Path(written["paths"]["report_dir"]) / target).is_file() for target in targets)
 
 
 def test_host_filenames_are_safe_and_distinct():
