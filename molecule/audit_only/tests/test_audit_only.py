@@ -17,8 +17,16 @@ EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 SCENARIO = Path(__file__).resolve().parent.parent
 HOST = "audit_only-bookworm"
 RUNS = ("run", "check")
-CHECKS = ("privileges", "runtime_values", "persistence", "detection_time", "namespaces", "listeners", "ghosts",
-          "timer")
+CHECKS = (
+    "privileges",
+    "runtime_values",
+    "persistence",
+    "detection_time",
+    "namespaces",
+    "listeners",
+    "ghosts",
+    "timer",
+)
 
 
 def _json(path: Path) -> dict:

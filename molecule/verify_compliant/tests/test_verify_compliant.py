@@ -19,8 +19,16 @@ SCENARIO = Path(__file__).resolve().parent.parent
 HOST = "verify_compliant-bookworm"
 POLICY = yaml.safe_load((SCENARIO / "inventory_group_vars" / "all.yml").read_text())
 EXPECTED = {key: POLICY[f"tcp_keepalive_{key}"] for key in ("time", "intvl", "probes")}
-CHECKS = ("privileges", "runtime_values", "persistence", "detection_time", "namespaces", "listeners", "ghosts",
-          "timer")
+CHECKS = (
+    "privileges",
+    "runtime_values",
+    "persistence",
+    "detection_time",
+    "namespaces",
+    "listeners",
+    "ghosts",
+    "timer",
+)
 
 
 def _record() -> dict:
@@ -47,8 +55,11 @@ def test_the_kernel_proof_and_the_keepalive_service_were_seen():
     assert abs(timer["observed_time"] - EXPECTED["time"]) <= 2
     python = [s for s in record["facts"]["sockets"]["services"] if s["comm"] == "python3"]
     assert python, record["facts"]["sockets"]["services"]
-    assert any(listener["local"].endswith(":6000") and listener["keepalive"] is True
-               for service in python for listener in service["listeners"])
+    assert any(
+        listener["local"].endswith(":6000") and listener["keepalive"] is True
+        for service in python
+        for listener in service["listeners"]
+    )
     assert sum(s["with_keepalive"] for s in python) >= 2  # both ends of the idle connection
 
 

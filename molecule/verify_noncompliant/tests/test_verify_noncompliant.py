@@ -20,8 +20,16 @@ HOST = "verify_noncompliant-bookworm"
 ABSENT = "verify_noncompliant-absent"
 POLICY = yaml.safe_load((SCENARIO / "policy.yml").read_text())
 EXPECTED = {key: POLICY[f"tcp_keepalive_{key}"] for key in ("time", "intvl", "probes")}
-CHECKS = ("privileges", "runtime_values", "persistence", "detection_time", "namespaces", "listeners", "ghosts",
-          "timer")
+CHECKS = (
+    "privileges",
+    "runtime_values",
+    "persistence",
+    "detection_time",
+    "namespaces",
+    "listeners",
+    "ghosts",
+    "timer",
+)
 
 
 def _fleet() -> dict:
