@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -326,16 +325,19 @@ def test_host_filenames_are_safe_and_distinct():
     assert all("/" not in f and not f.startswith(".") for f in files)
 
 
-def test_renders_thousands_of_hosts_linearly(tmp_path):
+def test_renders_thousands_of_hosts_completely(tmp_path):
+    # Rendering time at 1,000 and 10,000 hosts is measured by benchmarks/bench_report.py, never asserted here.
     base = [report.evaluate_host(synthetic_raw(i), POLICY) for i in range(len(KINDS))]
     records = [dict(base[i % len(base)], host=f"h{i}") for i in range(5000)]
-    start = time.monotonic()
     summary = report.summarize_fleet(records, POLICY)
-    report.render_html(summary, records)
-    report.render_markdown(summary, records)
-    report.render_junit(records)
-    elapsed = time.monotonic() - start
-    assert elapsed < 20, f"rendering 5000 hosts took {elapsed:.1f} s"
+    html = report.render_html(summary, records)
+    markdown = report.render_markdown(summary, records)
+    suite = ET.fromstring(report.render_junit(records))
+    cases = suite.findall(".//testcase")
+    assert len(cases) == sum(len(r["checks"]) for r in records)
+    assert {case.get("classname") for case in cases} == {f"h{i}" for i in range(5000)}
+    assert all(f">h{i}<" in html for i in (0, 2500, 4999))
+    assert "h4999" in markdown
 
 
 def test_format_finding_names_where_once():

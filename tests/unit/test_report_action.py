@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import time
-
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible.vars.hostvars import HostVars
@@ -36,13 +34,11 @@ def test_records_are_read_raw_and_missing_ones_are_none(tmp_path):
     assert verify_report._host_record(hostvars, "not-in-inventory", RECORD_VAR) is None
 
 
-def test_reading_a_thousand_hosts_is_fast(tmp_path):
+def test_reading_a_thousand_hosts_gives_each_its_own_record(tmp_path):
+    # How long this takes is measured by benchmarks/ (report rendering), never asserted here.
     hostvars = _hostvars(tmp_path, hosts=1000, with_record=1000)
-    start = time.monotonic()
     records = [verify_report._host_record(hostvars, f"h{i}", RECORD_VAR) for i in range(1000)]
-    elapsed = time.monotonic() - start
-    assert all(r["host"] == f"h{i}" for i, r in enumerate(records))
-    assert elapsed < 10, f"reading 1000 records took {elapsed:.1f} s"
+    assert [r["host"] for r in records] == [f"h{i}" for i in range(1000)]
 
 
 def test_a_host_without_record_is_reported_unreachable():

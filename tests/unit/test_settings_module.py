@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from ansible.module_utils import _internal as _module_utils_internal
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
 from ansible_collections.tcp.keepalive.plugins.modules import settings
@@ -24,6 +25,14 @@ def root(tmp_path, monkeypatch):
         (ipv4 / f"tcp_keepalive_{key}").write_text(f"{value}\n")
     monkeypatch.setattr(settings, "ROOT", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def as_on_a_managed_node(monkeypatch):
+    """Module warnings go into the result only on a managed node: once any test in the session has imported
+    controller code (ansible.inventory, ...), ansible marks the process as the controller and warn() prints
+    through Display instead. Run main() as it runs on a managed node."""
+    monkeypatch.setattr(_module_utils_internal, "is_controller", False)
 
 
 def run(capsys, args: dict, check: bool = False, diff: bool = False) -> dict:
