@@ -78,7 +78,7 @@ def test_junit_and_html(run):
 
 def test_nothing_changed_on_the_host(host):
     before = (EPHEMERAL / "snapshot-before.txt").read_text().strip()
-    after = host.run((SCENARIO / "snapshot.sh").read_text())
+    after = host.run((SCENARIO.parent / "shared" / "snapshot.sh").read_text())
     assert after.rc == 0, after.stderr
     assert after.stdout.strip() == before
     assert "live net.ipv4.tcp_keepalive_time=7200" in before

@@ -119,7 +119,8 @@ def test_snapshot_sees_what_the_role_changed(saved):
 
     assert entry(before, ROLE_FILE) is None and entry(after, ROLE_FILE) is not None
     assert entry(before, TUNING) != entry(after, TUNING)
-    assert entry(before, APP) == entry(after, APP) is not None
+    assert entry(before, APP) is not None
+    assert entry(before, APP) == entry(after, APP)
     for key in KEYS:
         assert f"live net.ipv4.tcp_keepalive_{key}={SEEDED_LIVE[key]}" in before
         assert f"live net.ipv4.tcp_keepalive_{key}={ROLE_VALUES[key]}" in after
@@ -127,7 +128,7 @@ def test_snapshot_sees_what_the_role_changed(saved):
 
 def test_nothing_changed_since_the_last_audit(host, saved):
     """Idempotence re-ran the role and the audit: the host still matches the last snapshot."""
-    now = host.run((SCENARIO / "files" / "snapshot.sh").read_text())
+    now = host.run((SCENARIO.parent / "shared" / "snapshot.sh").read_text())
     assert now.rc == 0, now.stderr
     assert now.stdout.strip() == saved["after"]["snapshot_after"].strip()
 

@@ -105,7 +105,7 @@ def test_html_and_markdown():
 
 def test_nothing_changed_on_the_host(host):
     before = (EPHEMERAL / "snapshot-before.txt").read_text().strip()
-    after = host.run((SCENARIO / "snapshot.sh").read_text())
+    after = host.run((SCENARIO.parent / "shared" / "snapshot.sh").read_text())
     assert after.rc == 0, after.stderr
     assert after.stdout.strip() == before
     assert "/etc/sysctl.d/50-legacy.conf" in before

@@ -1,6 +1,8 @@
+#!/bin/sh
 # What "changes nothing" means, as text to compare before and after: every sysctl configuration file
 # (content hash, mode, owner, size, mtime; symlinks with their target) and the three live values.
-# Run in the container by prepare.yml (ansible.builtin.shell) and by the testinfra tests (host.run).
+# Shared by the audit_only, settings_audit and verify_* scenarios: run in the container by their
+# prepare/audit tasks and by their testinfra tests (host.run).
 for path in /etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
   [ -e "$path" ] || [ -L "$path" ] || continue
   find "$path" -xdev \( -type f -o -type l -o -type d \) 2>/dev/null
