@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 mkdir -p "$COLLECTIONS_ROOT/ansible_collections/tcp"
 ln -sfn "$REPO" "$COLLECTIONS_ROOT/ansible_collections/tcp/keepalive"
 
-mode=write
+mode="write"
 case "${1:-}" in
   --check) mode=check ;;
   "") ;;

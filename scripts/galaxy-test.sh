@@ -71,7 +71,7 @@ export ANSIBLE_CONFIG="$WORK/ansible.cfg"
 printf '[defaults]\n' > "$ANSIBLE_CONFIG"
 export ANSIBLE_LOCAL_TEMP="$WORK/tmp" ANSIBLE_REMOTE_TEMP="$WORK/remote-tmp"
 mkdir -p "$WORK/cwd"
-cd "$WORK/cwd"
+cd "$WORK/cwd" || fail "cannot enter $WORK/cwd"
 
 ansible-galaxy collection install "$tarball" -p "$install_dir" --offline --no-deps >"$WORK/install.log" 2>&1 \
   || { cat "$WORK/install.log" >&2; fail "ansible-galaxy collection install failed"; }
