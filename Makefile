@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 SCENARIO ?=
 
-.PHONY: audit test venv units lint sanity molecule images docker docs clean
+.PHONY: audit test venv units lint sanity molecule images docker docs bench clean
 
 audit:            ## audit this machine's TCP keepalive (no inventory needed)
 	@bash scripts/audit.sh
@@ -34,6 +34,9 @@ docker:           ## start (installing if needed) the Docker engine
 
 images: docker    ## build the local Debian base images when a tag is missing
 	@bash scripts/images.sh
+
+bench:            ## benchmarks (root; ~25 min): writes docs/performance.md. `bash scripts/bench.sh --help`
+	@bash scripts/bench.sh
 
 clean:            ## remove build/ and tests/output/ (never the venv)
 	rm -rf build tests/output
