@@ -40,6 +40,11 @@ summary() {
     printf '%-34s %-20s %8s\n' "${STAGES[$i]}" "${RESULTS[$i]}" "${DURATIONS[$i]}"
   done
   printf '%-34s %-20s %8s\n' total "$([[ $FAILED -eq 0 ]] && echo passed || echo FAILED)" $((SECONDS - RUN_START))
+  local passed=0 failed=0
+  for i in "${!RESULTS[@]}"; do
+    if [[ "${RESULTS[$i]}" == passed ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  done
+  printf '\nstages: %d passed, %d failed\n' "$passed" "$failed"
 }
 
 # shellcheck disable=SC2317  # called from the INT/TERM trap
