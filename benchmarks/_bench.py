@@ -100,9 +100,9 @@ def measure(name: str, command: Sequence[str], repeat: int, env: dict[str, str] 
     samples: list[Sample] = []
     error = None
     try:
-        for _ in range(warmup):
+        for _warmup in range(warmup):
             measure_once(command, env=env, capture_json=capture_json)
-        for _ in range(repeat):
+        for _round in range(repeat):
             sample = measure_once(command, env=env, capture_json=capture_json)
             samples.append(sample)
             if sample.rc != 0:
@@ -206,7 +206,7 @@ def fmt_mib(kib: float | None) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A Markdown table (also readable as plain text on a terminal)."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _header in headers) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 

@@ -99,7 +99,7 @@ def ansible_json_env(extra: Sequence[str] = ()) -> dict[str, str]:
     env.update(ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_RETRY_FILES_ENABLED="False")
     for item in extra:
-        key, _, value = item.partition("=")
+        key, _equals, value = item.partition("=")
         env[key] = value
     return env
 

@@ -128,11 +128,11 @@ def _serve(listeners: list[socket.socket], expected: int, ready_fd: int) -> None
         lsock.setblocking(False)
         sel.register(lsock, selectors.EVENT_READ)
     while len(held) < expected:
-        for key, _ in sel.select(timeout=5):
+        for key, _events in sel.select(timeout=5):
             lsock = key.fileobj
             while len(held) < expected:
                 try:
-                    conn, _ = lsock.accept()  # type: ignore[union-attr]
+                    conn, _peer = lsock.accept()  # type: ignore[union-attr]
                 except BlockingIOError:
                     break
                 held.append(conn.detach())

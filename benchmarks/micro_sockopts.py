@@ -140,7 +140,7 @@ def main() -> int:
                     got = [variant(reader, pid, fd, inode) for pid, fd, inode in pairs]
                 timings[name] = time.perf_counter() - start
             results[name] = got
-        first, second, third = results.values()
+        first, second, third = list(results.values())
         same = first == second and all(same_meaning(a, b) for a, b in zip(first, third))
         read = sum(1 for opts, _reason in first if opts is not None)
         with_keepalive = sum(1 for opts, _reason in first if opts is not None and opts.keepalive)

@@ -33,7 +33,7 @@ def stage_dump(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
 
     count = 0
-    for _ in _sockdiag.dump_tcp():
+    for _record in _sockdiag.dump_tcp():
         count += 1
     return {"sockets": count}, 0
 

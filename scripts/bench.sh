@@ -28,7 +28,7 @@ done
 
 [[ $EUID -eq 0 ]] || die "the benchmarks need root (network namespaces, containers)"
 [[ -x "$VENV/bin/python" ]] || bash "$REPO/scripts/venv.sh"
-cd "$REPO"
+cd "$REPO" || exit 1
 
 if [[ $MODE == smoke ]]; then
   RESULTS="$REPO/benchmarks/results/smoke"
@@ -36,14 +36,14 @@ if [[ $MODE == smoke ]]; then
   SOCKETS_ARGS=(--sizes 200 --repeat 1)
   SETTINGS_ARGS=(--repeat 1)
   FLEET_ARGS=(--hosts 2 --repeat 1)
-  REPORT_ARGS=(--sizes 20,40 --repeat 1)
+  REPORT_ARGS=(--sizes "20,40" --repeat 1)
 else
   RESULTS="$REPO/benchmarks/results"
   DOC="$REPO/docs/performance.md"
   SOCKETS_ARGS=(--sizes "${BENCH_SOCKET_SIZES:-10000,40000,100000}" --repeat "${BENCH_REPEAT:-3}" --profile)
   SETTINGS_ARGS=(--repeat "${BENCH_REPEAT:-5}")
   FLEET_ARGS=(--hosts "${BENCH_FLEET_HOSTS:-32}" --repeat "${BENCH_FLEET_REPEAT:-2}")
-  REPORT_ARGS=(--sizes 1000,10000 --repeat "${BENCH_REPEAT_REPORT:-3}" --profile)
+  REPORT_ARGS=(--sizes "1000,10000" --repeat "${BENCH_REPEAT_REPORT:-3}" --profile)
 fi
 mkdir -p "$RESULTS"
 

@@ -10,4 +10,5 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
-from keepalive_node import node  # noqa: E402,F401  (a fixture: pytest finds it in this conftest's namespace)
+# `node` is a fixture: pytest finds it in this conftest's namespace.
+from keepalive_node import node  # noqa: E402,F401,I001  pylint: disable=unused-import
