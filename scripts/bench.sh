@@ -14,7 +14,8 @@ source "$(dirname "$0")/lib.sh"
 
 MODE=full
 ONLY="sockets,settings,fleet,report"
-invocation="$(env | grep -E '^BENCH_(REPEAT|SOCKET_SIZES|FLEET_HOSTS|FLEET_REPEAT|REPEAT_REPORT)=' | sort | tr '\n' ' ')bash scripts/bench.sh $*"
+knobs="$(env | grep -E '^BENCH_(REPEAT|SOCKET_SIZES|FLEET_HOSTS|FLEET_REPEAT|REPEAT_REPORT)=' | sort | tr '\n' ' ' || true)"
+invocation="${knobs}bash scripts/bench.sh $*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --smoke) MODE=smoke ;;
