@@ -29,7 +29,7 @@ tar -tzf "$tarball" | sed -e 's#^\./##' -e 's#/$##' | sort -u > "$WORK/contents.
 # Nothing a developer's checkout or a test run leaves behind.
 forbidden='(^|/)(\.git|\.venv|venv|\.cache|\.pytest_cache|\.ruff_cache|\.mypy_cache|__pycache__|\.ansible|\.tox|\.molecule)(/|$)'
 forbidden+='|\.py[co]$|\.log$|\.tar\.gz$|(^|/)\.coverage|(^|/)junit[^/]*\.xml$'
-forbidden+='|^tests/output(/|$)|^reports(/|$)|^benchmarks/results(/|$)|^build(/|$)|^scripts(/|$)'
+forbidden+='|^tests/output(/|$)|^reports(/|$)|^benchmarks(/|$)|^tools(/|$)|^build(/|$)|^scripts(/|$)'
 forbidden+='|^(Makefile|requirements-dev\.txt|pyproject\.toml|\.gitignore)$'
 if grep -E "$forbidden" "$WORK/contents.txt" > "$WORK/forbidden.txt"; then
   fail "tarball holds files that must not ship (add them to build_ignore in galaxy.yml):
