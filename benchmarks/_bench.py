@@ -181,7 +181,8 @@ def write_result(name: str, payload: dict[str, Any], results_dir: str = RESULTS_
     """Write one benchmark's results as JSON (benchmarks/results/<name>.json); return the path."""
     os.makedirs(results_dir, exist_ok=True)
     path = os.path.join(results_dir, name + ".json")
-    payload = {"benchmark": name, "machine": machine(), **payload}
+    payload = {"benchmark": name, "machine": machine(),
+               "invocation": os.environ.get("BENCH_INVOCATION") or command_line(), **payload}
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(payload, handle, indent=1, sort_keys=True)

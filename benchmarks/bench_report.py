@@ -6,8 +6,10 @@
     python bench_report.py [--sizes 1000,10000] [--repeat 3] [--profile]
 
 Each run is a fresh process (report_child.py) under the _measure.py wrapper: per-host evaluation
-(verify_checks), then summary + every report file (verify_report). Medians per phase, growth ratio of
-each size to the smallest (linear growth: ratio ~= size ratio), peak RSS. Writes results/report.json.
+(verify_checks), then summary + every report file (verify_report). Sizes alternate round by round, with
+os.sync() before each run so that one run's writes are not flushed during the next. Medians per phase,
+growth ratio of each size to the smallest (linear growth: ratio ~= size ratio), peak RSS. Writes
+results/report.json.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import subprocess
 import sys
 from typing import Any
 
-from _bench import command_line, fmt_mib, fmt_s, log, measure, table, write_result
+from _bench import Measurement, command_line, fmt_mib, fmt_s, log, measure_once, table, write_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = os.path.join(HERE, "report_child.py")
@@ -34,9 +36,23 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     rows: list[dict[str, Any]] = []
-    for hosts in sizes:
-        m = measure(f"{hosts} hosts", [sys.executable, CHILD, "--hosts", str(hosts)], args.repeat,
-                    capture_json=True, warmup=0)
+    runs = {hosts: Measurement(f"{hosts} hosts", [sys.executable, CHILD, "--hosts", str(hosts)], [], True)
+            for hosts in sizes}
+    for round_ in range(args.repeat):  # sizes interleaved: background load and disk state hit both alike
+        for m in runs.values():
+            if not m.ok:
+                continue
+            os.sync()  # earlier runs' dirty pages are flushed now, not during this run's writes
+            try:
+                sample = measure_once(m.command, capture_json=True)
+            except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
+                m.ok, m.error = False, str(exc)[-500:]
+                continue
+            if sample.rc != 0:
+                m.ok, m.error = False, sample.inner.get("stderr_tail", "")[-500:]
+            m.samples.append(sample)
+        log(f"report: round {round_ + 1}/{args.repeat} done")
+    for hosts, m in runs.items():
         log(f"report: {hosts} hosts: {fmt_s(m.inner_median('total_s'))}")
         statuses = m.samples[-1].inner.get("statuses") if m.samples else None
         rows.append({"hosts": hosts, "ok": m.ok and bool(statuses) and sum(statuses.values()) == hosts,
@@ -71,7 +87,10 @@ def render(rows: list[dict[str, Any]]) -> str:
         if not r["ok"]:
             lines.append([f"{r['hosts']:,}", "failed", "", "", "", "", "", (r["error"] or "")[:100]])
             continue
-        growth = f"{r['total_s_growth']:.2f} (size x{r['size_ratio']:.0f})" if r["total_s_growth"] else ""
+        growth = ""
+        if r["total_s_growth"]:
+            growth = (f"total x{r['total_s_growth']:.1f}, evaluate x{r['evaluate_s_growth']:.1f}, "
+                      f"write x{r['render_s_growth']:.1f} (hosts x{r['size_ratio']:.0f})")
         lines.append([f"{r['hosts']:,}", fmt_s(r["evaluate_s"]), fmt_s(r["render_s"]), fmt_s(r["total_s"]),
                       growth, fmt_mib(r["peak_rss_kib"]), f"{(r['bytes_written'] or 0) / 1048576:.1f} MiB",
                       ", ".join(f"{k} {v}" for k, v in sorted((r["statuses"] or {}).items()))])

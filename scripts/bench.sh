@@ -16,6 +16,7 @@ MODE=full
 ONLY="sockets,settings,fleet,report"
 knobs="$(env | grep -E '^BENCH_(REPEAT|SOCKET_SIZES|FLEET_HOSTS|FLEET_REPEAT|REPEAT_REPORT)=' | sort | tr '\n' ' ' || true)"
 invocation="${knobs}bash scripts/bench.sh $*"
+export BENCH_INVOCATION="$invocation"   # recorded in each result file
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --smoke) MODE=smoke ;;
