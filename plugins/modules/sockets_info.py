@@ -107,8 +107,10 @@ options:
         60 KiB of JSON whatever the number of sockets; RV(summary) still counts everything.
       - A number lists at most that many sockets, the most interesting first (ghost candidates, listeners
         without keepalive, connections without keepalive, unknown, the rest).
+      - The default lists at most 1000 sockets, so that a host holding 100,000 connections does not flood
+        the controller; services, findings and RV(summary) always count every socket.
     type: raw
-    default: full
+    default: 1000
   read_socket_options:
     description:
       - V(auto) reads the options of every socket where they add information (listeners, sockets with a
@@ -560,7 +562,7 @@ ARGUMENT_SPEC = {
     "idle_threshold": {"type": "int", "default": DEFAULT_IDLE_THRESHOLD},
     "max_detection_time": {"type": "int"},
     "namespaces": {"type": "str", "default": "current", "choices": ["current", "all"]},
-    "detail": {"type": "raw", "default": "full"},
+    "detail": {"type": "raw", "default": 1000},
     "read_socket_options": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
 }
 

@@ -307,7 +307,8 @@ def test_bad_options_say_what_is_wrong(raw, message):
 def test_option_defaults_and_all_states():
     options = parse_options({})
     assert options.states == DEFAULT_STATES and "TIME_WAIT" not in options.states
-    assert options.detail == "full" and options.read_socket_options == "auto"
+    assert options.detail == 1000 and options.read_socket_options == "auto"
+    assert parse_options({"detail": "full"}).detail == "full"
     assert parse_options({"states": ["all"]}).states == STATE_NAMES
     assert parse_options({"detail": "25"}).detail == 25
     assert parse_options({"states": ["close-wait"]}).states == ("CLOSE_WAIT",)
