@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
+from sysctl_tree import link, write
 
 TIME = "net.ipv4.tcp_keepalive_time"
-
-
-def write(root, path: str, text: str) -> None:
-    full = root / path.lstrip("/")
-    full.parent.mkdir(parents=True, exist_ok=True)
-    full.write_text(text)
-
-
-def link(root, path: str, target: str) -> None:
-    full = root / path.lstrip("/")
-    full.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink(target, full)
 
 
 def where(definition):

@@ -6,17 +6,12 @@ import os
 
 import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
+from sysctl_tree import write
 
 TIME = "net.ipv4.tcp_keepalive_time"
 INTVL = "net.ipv4.tcp_keepalive_intvl"
 PROBES = "net.ipv4.tcp_keepalive_probes"
 OURS = conf.DEFAULT_FILE
-
-
-def write(root, path: str, text: str) -> None:
-    full = root / path.lstrip("/")
-    full.parent.mkdir(parents=True, exist_ok=True)
-    full.write_text(text)
 
 
 def live_lines(text: str) -> list[str]:

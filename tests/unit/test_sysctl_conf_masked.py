@@ -11,22 +11,11 @@ import shutil
 
 import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
+from sysctl_tree import link, write
 
 TIME = "net.ipv4.tcp_keepalive_time"
 INTVL = "net.ipv4.tcp_keepalive_intvl"
 PROBES = "net.ipv4.tcp_keepalive_probes"
-
-
-def write(root, path: str, text: str) -> None:
-    full = root / path.lstrip("/")
-    full.parent.mkdir(parents=True, exist_ok=True)
-    full.write_text(text)
-
-
-def link(root, path: str, target: str) -> None:
-    full = root / path.lstrip("/")
-    full.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink(target, full)
 
 
 def rows(model, key):
