@@ -20,7 +20,7 @@ import pytest
 KEYS = ("time", "intvl", "probes")
 KEY_PREFIX = "net.ipv4.tcp_keepalive_"
 KERNEL_DEFAULTS = {"time": 7200, "intvl": 75, "probes": 9}
-PROCPS_PATTERN = r"^net\.ipv4\.tcp_keepalive_"
+PROCPS_PATTERN = r"^-?/?net[./]ipv4[./]tcp_keepalive_"
 SYSTEMD_SYSCTL = "/lib/systemd/systemd-sysctl"
 SYSTEMD_PREFIXES = " ".join(f"--prefix=net.ipv4.tcp_keepalive_{key}" for key in KEYS)
 _ASSIGNMENT = re.compile(r"^\s*-?\s*(?P<key>[^=\s]+)\s*=\s*(?P<value>.*?)\s*$")
@@ -85,7 +85,7 @@ class Node:
 
     def load_procps(self) -> str:
         """Run the real procps loader (`sysctl --system`) restricted to our keys."""
-        return self.run(f"sysctl --system --pattern '{PROCPS_PATTERN}'")
+        return self.run(f"sysctl --pattern '{PROCPS_PATTERN}' --system")
 
     def load_systemd(self) -> str:
         """Run the real systemd-sysctl loader restricted to our keys (prefixes match whole components)."""

@@ -87,8 +87,8 @@ def test_apply_and_persist_in_private_namespace_then_real_loaders(tmp_path):
     )
     read_live = helpers(tmp_path)
     prefixes = " ".join(f"--prefix=net.ipv4.tcp_keepalive_{key}" for key in KEYS)
-    pattern = "'^net\\.ipv4\\.tcp_keepalive_'"
-    (tmp_path / "procps.sh").write_text(f"sysctl -q --system --pattern {pattern} >/dev/null\n{read_live}\n")
+    pattern = "'^-?/?net[./]ipv4[./]tcp_keepalive_'"
+    (tmp_path / "procps.sh").write_text(f"sysctl -q --pattern {pattern} --system >/dev/null\n{read_live}\n")
     (tmp_path / "systemd.sh").write_text(f"{SYSTEMD_SYSCTL} {prefixes}\n{read_live}\n")
     systemd_line = f"unshare -n sh {tmp_path}/systemd.sh" if SYSTEMD_SYSCTL else "echo no-systemd-sysctl"
     script = f"""
@@ -131,7 +131,7 @@ def test_kernel_reads_leading_zero_as_octal_like_the_model(tmp_path):
     script = f"""
 mount -t tmpfs tmpfs /etc/sysctl.d
 cp {conf} /etc/sysctl.d/50-x.conf
-sysctl -q --system --pattern '^net\\.ipv4\\.tcp_keepalive_' >/dev/null
+sysctl -q --pattern '^-?/?net[./]ipv4[./]tcp_keepalive_' --system >/dev/null
 {read_live}
 """
     (values,) = in_namespaces(script)
@@ -253,9 +253,9 @@ def test_model_matches_real_loaders(tmp_path, name):
         (tree / "etc" / "sysctl.conf").write_text("")
     read_live = helpers(tmp_path)
     prefixes = " ".join(f"--prefix=net.ipv4.tcp_keepalive_{key}" for key in KEYS)
-    pattern = "'^-?[[:space:]]*net[./]ipv4[./]tcp_keepalive_'"
+    pattern = "'^-?/?net[./]ipv4[./]tcp_keepalive_'"
     (tmp_path / "procps.sh").write_text(
-        f"sysctl -q --system --pattern {pattern} >/dev/null 2>&1 || true\n{read_live}\n"
+        f"sysctl -q --pattern {pattern} --system >/dev/null 2>&1 || true\n{read_live}\n"
     )
     (tmp_path / "systemd.sh").write_text(f"{SYSTEMD_SYSCTL} {prefixes} 2>/dev/null || true\n{read_live}\n")
     (tmp_path / "predict.py").write_text(PREDICT)

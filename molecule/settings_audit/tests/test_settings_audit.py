@@ -265,7 +265,7 @@ def test_boot_prediction_matches_the_real_loader_after_restart(host, saved):
            "/proc/sys/net/ipv4/tcp_keepalive_probes"
     fresh = host.run(read)
     assert fresh.rc == 0 and fresh.stdout.split() == ["7200", "75", "9"], fresh.stdout
-    loaded = host.run(r"sysctl --system --pattern '^net\.ipv4\.tcp_keepalive_'")
+    loaded = host.run("sysctl --pattern '^-?/?net[./]ipv4[./]tcp_keepalive_' --system")
     assert loaded.rc == 0, loaded.stderr
     live = dict(zip(KEYS, map(int, host.run(read).stdout.split())))
     predicted = {key: saved["after"]["result"]["settings"][key]["boot"] for key in KEYS}
