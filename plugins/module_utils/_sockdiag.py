@@ -370,3 +370,47 @@ def proc_tcp(mask: int = ALL_STATES_MASK, root: str = "/") -> Iterator[TcpSocket
         for item in parse_proc_net_tcp(text, family, clock_ticks):
             if mask & (1 << item.state):
                 yield item
+
+
+# ---- SOCK_DESTROY: close one connection by its 4-tuple and cookie (what `ss -K` does) -----------------
+# include/uapi/linux/sock_diag.h: SOCK_DESTROY = 21, same inet_diag_req_v2 body as a lookup. The kernel
+# (net/ipv4/inet_diag.c inet_diag_cmd_exact -> tcp_diag_destroy -> tcp_abort) finds the socket by its
+# addresses, ports and cookie, and resets it with ECONNABORTED: the owner's next read sees the error, the
+# peer gets a RST. Needs CONFIG_INET_DIAG_DESTROY (else EOPNOTSUPP) and CAP_NET_ADMIN over the socket's
+# network namespace (else EPERM). The answer is an NLMSG_ERROR ack: 0 on success, -errno otherwise.
+SOCK_DESTROY = 21
+NLM_F_ACK = 0x4
+
+
+def build_destroy(sock: TcpSocket, seq: int = 1) -> bytes:
+    """A SOCK_DESTROY request for exactly `sock` (addresses, ports and, when known, cookie)."""
+    lookup = build_request(sock.family, ALL_STATES_MASK, seq=seq, dump=False, sock=sock)
+    body = lookup[_NLMSGHDR.size:]
+    return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK, seq, 0) + body
+
+
+def destroy_tcp(sock: TcpSocket, nl: socket.socket | None = None, seq: int = 1) -> int:
+    """Ask the kernel to destroy `sock`; 0 on success, else the errno the kernel answered (ENOENT: gone,
+    EOPNOTSUPP: no CONFIG_INET_DIAG_DESTROY, EPERM: no CAP_NET_ADMIN). Raises SockDiagError only when
+    netlink itself fails."""
+    own = nl is None
+    link = _open_netlink() if nl is None else nl
+    buffer = bytearray(4096)
+    try:
+        try:
+            link.send(build_destroy(sock, seq))
+        except OSError as exc:
+            raise SockDiagError(f"sock_diag destroy request failed: {exc}") from exc
+        size = _receive(link, buffer, None)
+        offset = 0
+        while offset + 16 <= size:
+            msg_len, msg_type, _flags, msg_seq, _pid = _NLMSGHDR.unpack_from(buffer, offset)
+            if msg_len < 16:
+                break
+            if msg_type == NLMSG_ERROR and msg_seq == seq:
+                return -struct.unpack_from("=i", buffer, offset + 16)[0]
+            offset += (msg_len + 3) & ~3
+        raise SockDiagError("sock_diag destroy: no acknowledgement from the kernel")
+    finally:
+        if own:
+            link.close()
