@@ -24,7 +24,7 @@ import select
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, Optional
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import read_cgroup
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS
@@ -36,7 +36,7 @@ DEFAULT_TIMEOUT = 5.0
 _NS_LINK = re.compile(r"^net:\[(?P<inode>\d+)\]$")
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
-Values = dict[str, Optional[int]]
+Values = Dict[str, Optional[int]]  # typing.Dict: evaluated at import, Python 3.8
 Reader = Callable[[], Values]
 
 

@@ -18,7 +18,7 @@ Conventions of the findings (stable, documented in the module):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _netns, _procsys, _sysctl_conf
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
@@ -33,7 +33,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
     parse_int,
 )
 
-Values = dict[str, Optional[int]]
+Values = Dict[str, Optional[int]]  # typing.Dict: evaluated at import, Python 3.8
 
 NAMESPACE_MODES = ("current", "all")
 LOADERS = ("auto", "systemd", "procps")

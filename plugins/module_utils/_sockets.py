@@ -27,9 +27,9 @@ import math
 import os
 import socket
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import read_cgroup
@@ -423,10 +423,11 @@ class NamespaceContext:
     current: bool = True
 
 
-Holders = Sequence[tuple[int, int]]
-Pending = tuple[NamespaceContext, TcpSocket, Owner, Holders, Optional[str]]
+# typing.* generics: these aliases are evaluated at import, and managed nodes may run Python 3.8.
+Holders = Sequence[Tuple[int, int]]
+Pending = Tuple[NamespaceContext, TcpSocket, Owner, Holders, Optional[str]]
 SocketSource = Callable[[NamespaceContext, int], Iterable[TcpSocket]]
-Resampler = Callable[[NamespaceContext, list[TcpSocket]], dict[int, TcpSocket]]
+Resampler = Callable[[NamespaceContext, List[TcpSocket]], Dict[int, TcpSocket]]
 
 
 class Scan:

@@ -37,7 +37,7 @@ import os
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Dict, Optional
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS, SYSCTL_NAMES
 
@@ -341,7 +341,7 @@ def detect_loader(root: str = "/", requested: str = "auto") -> tuple[str, str]:
     )
 
 
-Overrides = dict[str, Optional[str]]
+Overrides = Dict[str, Optional[str]]  # typing.Dict: evaluated at import, Python 3.8
 
 
 def _entry(root: str, path: str, overrides: Overrides) -> ConfFile | None:
