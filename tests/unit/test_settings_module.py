@@ -8,10 +8,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import _internal as _module_utils_internal
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
 from ansible_collections.tcp.keepalive.plugins.modules import settings
+from ansible_collections.tcp.keepalive.tests.unit.compat import (
+    module_utils_internal as _module_utils_internal,
+)
+from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
 
 TIME = "net.ipv4.tcp_keepalive_time"
 OURS = conf.DEFAULT_FILE

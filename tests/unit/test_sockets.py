@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import parse_messages
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
     DEFAULT_STATES,
@@ -27,6 +26,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import SKIP_PTRACE, SockOpts
 from ansible_collections.tcp.keepalive.plugins.modules import sockets_info
+from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
 TRUTH = json.loads((FIXTURES / "sockets.json").read_text())

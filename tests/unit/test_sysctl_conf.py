@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
-from sysctl_tree import link, write
+from ansible_collections.tcp.keepalive.tests.unit.sysctl_tree import link, write
 
 TIME = "net.ipv4.tcp_keepalive_time"
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
-from sysctl_tree import write
+from ansible_collections.tcp.keepalive.tests.unit.sysctl_tree import write
 
 TIME = "net.ipv4.tcp_keepalive_time"
 INTVL = "net.ipv4.tcp_keepalive_intvl"

@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
 from ansible_collections.tcp.keepalive.plugins.modules import settings
+from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sysctl" / "debian12"
 

@@ -10,9 +10,9 @@ import json
 import socket
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sockets
 from ansible_collections.tcp.keepalive.plugins.modules import timer_info
+from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
 
 
 def run(capsys, args: dict) -> dict:
