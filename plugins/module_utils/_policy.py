@@ -386,6 +386,7 @@ def _against_expected(
                 file=source.file if source else None,
                 line=source.line if source else None,
                 message=f"{SYSCTL_NAMES[key]} is {value} {scope}{where}{origin}, expected {expected}",
+                extra={"scope": "boot" if scope == "after boot" else "runtime"},
             )
         )
     return found
@@ -407,6 +408,7 @@ def _against_max(
             namespace=namespace.inode if namespace else None,
             message=f"a dead idle peer is detected after {total}s {scope}{where} ({parts}), more than "
             f"max_detection_time {policy.max_detection_time}s",
+            extra={"scope": "boot" if scope == "after boot" else "runtime"},
         )
     ]
 
