@@ -1,34 +1,56 @@
 # Copyright (c) 2026, tcp.keepalive developers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Action tcp.keepalive.verify_report: write the fleet reports of the verify role on the controller.
+"""Action tcp.keepalive.verify_report: store host records and render the fleet report on the controller.
 
-Runs once per play (run_once) and never contacts a managed node: it reads each play host's record (set by
-the role through the tcp.keepalive.verify_checks filter) from hostvars, one lookup per host, and renders
-every report in one linear pass (plugins/plugin_utils/_report.py). Hosts without a record (unreachable,
-or failed before the role ran) are reported as unreachable. changed is always false: nothing on any host
-changes, and the report files live on the controller.
+Never contacts a managed node. Two steps, both linear:
+  1. write each host's record (set by the verify_checks filter) to <report_dir>/hosts/, stamped with the run
+     id and time; one host's record that cannot be written never stops the others;
+  2. render the fleet report from EVERY record in the directory (newest per host, stale ones marked), so
+     serial batches, --limit slices, strategy free and job slices end in one correct report.
+
+With run_once (linear strategy, and per serial batch) it writes the records of the whole batch and renders
+once. Where run_once does not hold (strategy free runs the task once per host) it writes only its own
+host's record and the host that completes the batch renders: a counter under an flock, O(1) per host.
+With records_only=false and no hosts (playbook tcp.keepalive.report) it only renders.
+changed is always false: nothing on any host changes; the files live on the controller.
 """
 
 from __future__ import annotations
 
-import datetime
+import fcntl
+import hashlib
+import os
+import socket
 from collections.abc import Mapping
 from typing import Any
 
+from ansible import constants as C
 from ansible.plugins.action import ActionBase
-from ansible_collections.tcp.keepalive.plugins.plugin_utils._report import (
+from ansible_collections.tcp.keepalive.plugins.plugin_utils._checks import (
     missing_host_record,
+    normalize_exceptions,
     normalize_fail_on,
-    summarize_fleet,
-    write_reports,
 )
+from ansible_collections.tcp.keepalive.plugins.plugin_utils._records import (
+    stamp,
+    stats_summary,
+    utc_now,
+    write_records,
+)
+from ansible_collections.tcp.keepalive.plugins.plugin_utils._render import RENDERER_BY_NAME
+from ansible_collections.tcp.keepalive.plugins.plugin_utils._report import rebuild
 
 _ARGS = {
     "report_dir": {"type": "path", "required": True},
     "policy": {"type": "dict", "required": True},
     "hosts": {"type": "list", "elements": "str"},
     "record_var": {"type": "str", "default": "__tcp_keepalive_verify_record"},
+    "run_id": {"type": "str"},
+    "stale_after": {"type": "int", "default": 86400},
+    "render_only": {"type": "bool", "default": False},
+    "record_dirs": {"type": "list", "elements": "path", "default": []},
+    "formats": {"type": "list", "elements": "str"},
 }
 
 
@@ -52,6 +74,49 @@ def _host_record(hostvars: Any, host: str, name: str) -> Any:
     return variables.get(name) if isinstance(variables, Mapping) else None
 
 
+def default_run_id() -> str:
+    """The ansible-playbook process this worker was forked from: controller, pid and its start time."""
+    parent = os.getppid()
+    try:
+        with open(f"/proc/{parent}/stat", encoding="ascii") as handle:
+            started = handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        started = "0"
+    return f"{socket.gethostname()}-{parent}-{started}"
+
+
+def _complete(report_dir: str, run_id: str, batch: list[str]) -> bool:
+    """Count this host in the batch of this run, under an flock; True for the host that completes it."""
+    key = hashlib.sha256("\0".join([run_id, *sorted(batch)]).encode("utf-8", "surrogatepass")).hexdigest()[
+        :20
+    ]
+    path = os.path.join(report_dir, ".batches")
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, ".lock"), "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        counter = os.path.join(path, key)
+        try:
+            with open(counter, encoding="ascii") as handle:
+                seen = int(handle.read().strip() or 0)
+        except (OSError, ValueError):
+            seen = 0
+        seen += 1
+        with open(counter, "w", encoding="ascii") as handle:
+            handle.write(f"{seen}\n")
+        return seen == len(batch)
+
+
+def _per_host(task: Any) -> bool:
+    """True when the task runs once per host although it asks for run_once (strategy free)."""
+    if not task.run_once:
+        return True
+    try:
+        strategy = task.get_play().strategy
+    except AttributeError:
+        strategy = None
+    return (strategy or C.DEFAULT_STRATEGY) == "free"
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -64,38 +129,73 @@ class ActionModule(ActionBase):
         policy = dict(args["policy"])
         try:
             policy["fail_on"] = normalize_fail_on(policy.get("fail_on", ("high", "medium")))
+            policy["exceptions"] = normalize_exceptions(policy.get("exceptions"))
         except ValueError as exc:
-            return dict(result, failed=True, changed=False, msg=str(exc))
-        hosts: list[str] = args["hosts"] or list(task_vars.get("ansible_play_hosts_all") or [])
-        if not hosts:
-            return dict(result, failed=True, changed=False, msg="no hosts to report on (empty play?)")
-        hostvars = task_vars.get("hostvars", {})
-        records = []
-        for host in hosts:
-            record = None
-            try:
-                record = _host_record(hostvars, host, args["record_var"])
-            except Exception as exc:  # an unrenderable var must not lose the whole fleet report
-                self._display.warning(f"verify_report: cannot read the record of {host}: {exc}")
-            records.append(
-                _plain(record) if isinstance(record, Mapping) else missing_host_record(host, policy)
-            )
-        generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        summary = summarize_fleet(records, policy, generated)
-        try:
-            paths = write_reports(args["report_dir"], records, summary)
-        except OSError as exc:
+            return dict(result, failed=True, changed=False, msg=f"verify_report: policy: {exc}")
+        unknown = [f for f in args["formats"] or () if f not in RENDERER_BY_NAME]
+        if unknown:
             return dict(
                 result,
                 failed=True,
                 changed=False,
-                msg=f"cannot write the reports to {args['report_dir']}: {exc}",
+                msg=f"formats: unknown {', '.join(unknown)} (known: {', '.join(RENDERER_BY_NAME)})",
             )
-        host_files = paths.pop("host_files")
+        if args["stale_after"] < 0:
+            return dict(result, failed=True, changed=False, msg="stale_after must be 0 or more seconds")
+        report_dir = os.path.abspath(os.path.expanduser(args["report_dir"]))
+        run_id = args["run_id"] or default_run_id()
+        warnings: list[str] = []
+        render = True
+        try:
+            os.makedirs(report_dir, exist_ok=True)
+            if not args["render_only"]:
+                batch = list(
+                    task_vars.get("ansible_play_batch") or task_vars.get("ansible_play_hosts_all") or []
+                )
+                per_host = _per_host(self._task)
+                hosts = args["hosts"] or ([task_vars["inventory_hostname"]] if per_host else batch)
+                if not hosts:
+                    return dict(result, failed=True, changed=False, msg="no hosts to report on (empty play?)")
+                records = self._records(
+                    task_vars.get("hostvars", {}), hosts, args["record_var"], policy, warnings
+                )
+                moment = utc_now()
+                _written, errors = write_records(report_dir, (stamp(r, run_id, moment) for r in records))
+                warnings.extend(errors)
+                if per_host and not args["hosts"]:
+                    render = _complete(report_dir, run_id, batch)
+            if not render:
+                for warning in warnings:
+                    self._display.warning(f"verify_report: {warning}")
+                return dict(
+                    result,
+                    changed=False,
+                    rendered=False,
+                    msg="record written; the fleet report is rendered by the host that completes the batch",
+                )
+            built = rebuild(
+                [report_dir, *args["record_dirs"]],
+                policy,
+                out_dir=report_dir,
+                stale_after=args["stale_after"] or None,
+                run_id=run_id,
+                formats=args["formats"],
+            )
+        except OSError as exc:
+            return dict(
+                result, failed=True, changed=False, msg=f"cannot write the reports to {report_dir}: {exc}"
+            )
+        summary = built["summary"]
+        for warning in warnings + built["warnings"]:
+            self._display.warning(f"verify_report: {warning}")
+        paths = dict(built["paths"], report_dir=report_dir, hosts_dir=os.path.join(report_dir, "hosts"))
         result.update(
             changed=False,
+            rendered=True,
+            run_id=run_id,
             files=paths,
-            host_files=host_files if len(host_files) <= 50 else {},
+            warnings_count=len(warnings) + len(built["warnings"]),
+            stats=stats_summary(summary),
             summary={
                 k: summary[k]
                 for k in (
@@ -104,14 +204,39 @@ class ActionModule(ActionBase):
                     "compliant",
                     "severities",
                     "check_failures",
+                    "check_status",
                     "not_root",
                     "unreachable",
+                    "non_compliant",
+                    "stale",
+                    "waived",
+                    "top_findings",
                 )
             },
             msg=(
                 f"{summary['hosts']} host(s): {summary['status']['pass']} compliant, "
                 f"{summary['status']['fail']} non-compliant, {summary['status']['error']} with errors, "
-                f"{summary['status']['unreachable']} unreachable; reports in {paths['report_dir']}"
+                f"{summary['status']['unreachable']} unreachable, {len(summary['stale'])} stale; "
+                f"reports in {report_dir}"
             ),
         )
         return result
+
+    def _records(
+        self, hostvars: Any, hosts: list[str], name: str, policy: Mapping[str, Any], warnings: list[str]
+    ) -> list[dict[str, Any]]:
+        records = []
+        for host in hosts:
+            record = None
+            try:
+                record = _host_record(hostvars, host, name)
+            except Exception as exc:  # an unrenderable var must not lose the whole fleet report
+                warnings.append(f"cannot read the record of {host}: {exc}")
+            records.append(
+                _plain(record) if isinstance(record, Mapping) else missing_host_record(host, policy)
+            )
+        return records
+
+
+# Re-exported for tests and callers of the former module layout.
+__all__ = ["ActionModule", "_host_record", "_plain", "missing_host_record"]

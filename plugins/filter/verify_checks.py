@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Callable
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tcp.keepalive.plugins.plugin_utils._report import evaluate_host
+from ansible_collections.tcp.keepalive.plugins.plugin_utils._checks import evaluate_host, public_result
 
 
 def verify_checks(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str, Any]:
@@ -23,9 +23,11 @@ def verify_checks(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str
     if not isinstance(policy, Mapping):
         raise AnsibleFilterError(f"verify_checks expects a policy dict, got {type(policy).__name__}")
     try:
-        return evaluate_host(raw, policy)
-    except ValueError as exc:  # a bad fail_on entry
+        record = evaluate_host(raw, policy)
+    except ValueError as exc:  # a bad fail_on entry or compliance exception
         raise AnsibleFilterError(f"verify_checks: {exc}") from exc
+    record["result"] = public_result(record)
+    return record
 
 
 class FilterModule:

@@ -99,7 +99,7 @@ def test_fail_on_a_single_id(tmp_path):
     ("finding", "check"),
     [
         ({"id": "not_expected", "message": "x is 1 at runtime, expected 2"}, "runtime_values"),
-        ({"id": "not_expected", "message": "x is 1 after boot (kernel default), expected 2"}, "persistence"),
+        ({"id": "not_expected", "message": "x is 1 after boot (text never routes)"}, "runtime_values"),
         ({"id": "not_expected", "scope": "boot", "message": "anything"}, "persistence"),
         ({"id": "not_expected", "namespace": 4026532000, "message": "x at runtime in netns"}, "namespaces"),
         ({"id": "missing_key", "namespace": 4026532000, "message": "cannot be read"}, "namespaces"),

@@ -1,0 +1,242 @@
+#!/usr/bin/python
+# Copyright (c) 2026, tcp.keepalive developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: audit_info
+short_description: Everything the keepalive audit needs from a host, in one module call
+version_added: 0.2.0
+description:
+  - Runs on the managed node what M(tcp.keepalive.settings_info), M(tcp.keepalive.sockets_info) and
+    M(tcp.keepalive.timer_info) do, in one process and one round trip, and reports the effective user the
+    audit ran as. The role M(tcp.keepalive.verify) uses it instead of C(setup) plus three module calls.
+  - Each part is independent. A part that fails (bad option, permission, missing kernel feature) is
+    returned with C(failed=true) and its C(msg); the other parts are still gathered. The task itself
+    fails only when every part failed.
+  - Changes nothing on the host.
+author:
+  - tcp.keepalive developers (@tcp-keepalive)
+extends_documentation_fragment:
+  - tcp.keepalive._attributes
+  - tcp.keepalive._attributes.info_module
+options:
+  settings:
+    description:
+      - Options of the settings part, as for M(tcp.keepalive.settings_info).
+    type: dict
+    default: {}
+    suboptions:
+      expected:
+        description: Expected values, a dict of C(time), C(intvl), C(probes).
+        type: dict
+      max_detection_time:
+        description: Longest accepted time + intvl * probes, in seconds.
+        type: int
+      loader:
+        description: Which boot-time loader decides the values after reboot.
+        type: str
+        default: auto
+        choices: [auto, systemd, procps]
+      namespaces:
+        description: V(all) also audits every other network namespace.
+        type: str
+        default: current
+        choices: [current, all]
+  sockets:
+    description:
+      - Options of the sockets part, exactly as for M(tcp.keepalive.sockets_info) (C(states), C(ports),
+        C(exclude_ports), C(include_loopback), C(services), C(exclude_services), C(idle_threshold),
+        C(max_detection_time), C(namespaces), C(detail), C(read_socket_options), C(probe_listeners));
+        checked by the same code, so a bad value is named the same way, prefixed with C(sockets.).
+    type: dict
+    default: {}
+  timer:
+    description: Options of the active timer proof, as for M(tcp.keepalive.timer_info).
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Run the proof (one loopback connection, closed at once).
+        type: bool
+        default: true
+      expected_time:
+        description: Keepalive time, in seconds, the timer must show (1 to 32767).
+        type: int
+      tolerance:
+        description: Largest accepted difference in seconds (0 to 3600).
+        type: float
+        default: 2
+notes:
+  - Run it as root to see every socket and network namespace; as another user it reports what that user can
+    see, and RV(user) says who ran it.
+seealso:
+  - module: tcp.keepalive.settings_info
+  - module: tcp.keepalive.sockets_info
+  - module: tcp.keepalive.timer_info
+  - role: tcp.keepalive.verify
+    description: Turns this result into checks and fleet reports.
+"""
+
+EXAMPLES = r"""
+- name: Gather what the keepalive audit needs, in one round trip
+  tcp.keepalive.audit_info:
+    settings:
+      expected: {time: 600, intvl: 60, probes: 5}
+      max_detection_time: 900
+    sockets:
+      idle_threshold: 900
+      exclude_services: [sshd.service]
+    timer:
+      expected_time: 600
+  register: keepalive_audit
+
+- name: Show the effective user and the settings findings
+  ansible.builtin.debug:
+    msg: "{{ keepalive_audit.user.name }}: {{ keepalive_audit.settings.findings | map(attribute='id') }}"
+"""
+
+RETURN = r"""
+user:
+  description: The effective user the module ran as.
+  returned: always
+  type: dict
+  contains:
+    uid:
+      description: Effective uid.
+      type: int
+    name:
+      description: User name, or the uid as text when it has no passwd entry.
+      type: str
+  sample: {uid: 0, name: root}
+settings:
+  description: What M(tcp.keepalive.settings_info) returns, or C(failed) and C(msg).
+  returned: always
+  type: dict
+sockets:
+  description: What M(tcp.keepalive.sockets_info) returns, or C(failed) and C(msg).
+  returned: always
+  type: dict
+timer:
+  description: What M(tcp.keepalive.timer_info) returns, C(skipped) when O(timer.enabled=false), or C(failed).
+  returned: always
+  type: dict
+"""
+
+import math
+import os
+import pwd
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import Finding
+from ansible_collections.tcp.keepalive.plugins.module_utils._policy import PolicyError, audit
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import OptionError, parse_options, scan_sockets
+from ansible_collections.tcp.keepalive.plugins.module_utils._timer_proof import ProofError, prove_keepalive_timer
+
+ARGUMENT_SPEC = {
+    "settings": {
+        "type": "dict",
+        "default": {},
+        "options": {
+            "expected": {"type": "dict"},
+            "max_detection_time": {"type": "int"},
+            "loader": {"type": "str", "default": "auto", "choices": ["auto", "systemd", "procps"]},
+            "namespaces": {"type": "str", "default": "current", "choices": ["current", "all"]},
+        },
+    },
+    "sockets": {"type": "dict", "default": {}},
+    "timer": {
+        "type": "dict",
+        "default": {},
+        "options": {
+            "enabled": {"type": "bool", "default": True},
+            "expected_time": {"type": "int"},
+            "tolerance": {"type": "float", "default": 2.0},
+        },
+    },
+}
+
+
+def _user() -> dict[str, Any]:
+    uid = os.geteuid()
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = str(uid)
+    return {"uid": uid, "name": name}
+
+
+def _settings(params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        result = audit(expected=params["expected"], max_detection_time=params["max_detection_time"],
+                       loader=params["loader"], namespaces=params["namespaces"])
+    except PolicyError as exc:
+        return {"failed": True, "msg": f"settings: {exc}"}
+    except OSError as exc:
+        return {"failed": True, "msg": f"cannot audit the keepalive settings: {exc}"}
+    warnings = []
+    if result.get("hidden_processes"):
+        warnings.append(f"{result['hidden_processes']} process(es) hidden: permission denied reading their "
+                        "/proc/<pid>/ns/net, so their network namespace may be missing from `namespaces`")
+    return dict(result, changed=False, warnings=warnings)
+
+
+def _sockets(params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        options = parse_options(dict(params))
+    except OptionError as exc:
+        return {"failed": True, "msg": f"sockets.{exc}"}
+    try:
+        result = scan_sockets(options)
+    except OSError as exc:
+        return {"failed": True, "msg": f"cannot scan the TCP sockets: {exc}"}
+    warnings = []
+    if os.geteuid() != 0:
+        warnings.append("not running as root: sockets of other users have no visible owner and are classified "
+                        "by the keepalive timer only")
+    failed = [ns for ns in result.get("summary", {}).get("namespaces", ()) if ns.get("error")]
+    if failed:
+        warnings.append(f"{len(failed)} network namespace(s) not scanned, e.g. {failed[0]['inode']}: "
+                        f"{failed[0]['error']} (see summary.namespaces)")
+    return dict(result, changed=False, warnings=warnings)
+
+
+def _timer(params: dict[str, Any]) -> dict[str, Any]:
+    if not params["enabled"]:
+        return {"skipped": True, "msg": "timer proof disabled (timer.enabled=false)"}
+    tolerance, expected = params["tolerance"], params["expected_time"]
+    if not math.isfinite(tolerance) or not 0 <= tolerance <= 3600:
+        return {"failed": True, "msg": f"timer.tolerance must be a number from 0 to 3600 seconds, got {tolerance!r}"}
+    if expected is not None and not 1 <= expected <= 32767:
+        return {"failed": True, "msg": f"timer.expected_time must be from 1 to 32767 seconds, got {expected}"}
+    try:
+        proof = prove_keepalive_timer(tolerance=tolerance, expected_time=expected)
+    except (ProofError, OSError) as exc:
+        return {"failed": True, "msg": f"timer proof: {exc}"}
+    result = proof.as_dict()
+    result["findings"] = [] if proof.ok else [Finding(
+        id="timer_mismatch", key="time", message=proof.message,
+        extra={"expected": proof.expected_time, "observed": proof.observed_time, "socket": proof.socket},
+    ).as_dict()]
+    return dict(result, changed=False)
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    parts = {
+        "settings": _settings(module.params["settings"]),
+        "sockets": _sockets(module.params["sockets"] or {}),
+        "timer": _timer(module.params["timer"]),
+    }
+    result = dict(parts, user=_user(), changed=False)
+    ran = [part for part in parts.values() if not part.get("skipped")]
+    if ran and all(part.get("failed") for part in ran):
+        module.fail_json(msg="; ".join(part["msg"] for part in ran), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
