@@ -62,7 +62,7 @@ if ! writable_dir "$REPORT_DIR"; then
   REPORT_DIR="$fallback"; mkdir -p "$REPORT_DIR"
 fi
 REPORT_DIR="$(cd "$REPORT_DIR" && pwd)"
-rm -f "$REPORT_DIR/hosts/localhost.json"  # never summarize a previous run's report
+rm -f "$REPORT_DIR/hosts/localhost.json" "$REPORT_DIR/summary.txt"  # never summarize a previous run's report
 LOG="$REPORT_DIR/audit.log"
 
 log "auditing this machine as $(id -un) (ansible-playbook tcp.keepalive.audit, changes nothing; log: $LOG)"
@@ -77,65 +77,20 @@ else
 fi
 set -e
 
-# shellcheck disable=SC2153  # VENV comes from lib.sh
-"$VENV/bin/python" - "$REPORT_DIR" "$rc" <<'PY'
-import json
-import os
-import sys
-
-report_dir, playbook_rc = sys.argv[1], int(sys.argv[2])
-path = os.path.join(report_dir, "hosts", "localhost.json")
-if not os.path.exists(path):
-    print(f"The audit did not produce a report (ansible-playbook exit {playbook_rc}); see {report_dir}/audit.log")
-    with open(os.path.join(report_dir, "audit.log"), encoding="utf-8", errors="replace") as log:
-        tail = log.read().splitlines()[-15:]
-    print("\n".join("  " + line for line in tail))
-    sys.exit(1)
-with open(path, encoding="utf-8") as handle:
-    record = json.load(handle)
-policy = record["policy"]
-expected = policy["expected"]
-
-
-def triple(values):
-    return "  ".join(f"{k}={values.get(k) if values.get(k) is not None else '?'}" for k in ("time", "intvl", "probes"))
-
-
-det = record.get("detection_time", {})
-verdict = {"pass": "COMPLIANT", "fail": "NOT COMPLIANT", "error": "INCOMPLETE (errors)",
-           "unreachable": "NOT AUDITED"}[record["status"]]
-print()
-print(f"TCP keepalive audit of {record['host']} as {record.get('user') or 'uid ' + str(record.get('uid'))}: {verdict}")
-print(f"  policy        {triple(expected)}   max detection time {policy['max_detection_time']} s")
-print(f"  now           {triple(record['values'].get('runtime', {}))}   detection time {det.get('runtime')} s")
-print(f"  after reboot  {triple(record['values'].get('boot', {}))}   detection time {det.get('boot')} s")
-for check in record["checks"]:
-    if check["status"] in ("fail", "error"):
-        first = (check["failing"] or [{}])[0].get("message") or check["message"].splitlines()[-1]
-        print(f"  FAILED {check['name']}: {first}" + (f" (+{len(check['failing']) - 1} more)"
-                                                      if len(check["failing"]) > 1 else ""))
-services = record.get("services_without_keepalive", [])
-print(f"  services with sockets lacking keepalive: {len(services) or 'none'}")
-for svc in services:
-    where = ", ".join(svc["listeners"]) or f"{svc['connections']} connection(s)"
-    print(f"    - {svc['service']}: {where}" + (f" (pid {', '.join(map(str, svc['pids']))})" if svc["pids"] else ""))
-    if svc.get("hint"):
-        print(f"      fix: {svc['hint']}")
-ghosts = record.get("ghost_candidates", [])
-total = sum(ghost.get("count", 1) for ghost in ghosts)
-print(f"  ghost candidates (connections without keepalive idle > {policy.get('idle_threshold')} s): {total or 'none'}")
-for ghost in ghosts:
-    examples = ", ".join(ghost.get("sockets") or [ghost.get("socket", "")])
-    print(f"    - {ghost['service'] or '?'} (pid {ghost['pid']}): {ghost.get('count', 1)}: {examples}")
-for limitation in record.get("limitations", []):
-    print(f"  could not see: {limitation}")
-for error in record.get("errors", []):
-    print(f"  error in {error['step']}: {error['msg']}")
-print(f"  reports: {report_dir}/fleet.html  fleet.md  junit.xml  hosts/{os.path.basename(path)}  (log: audit.log)")
-code = {"pass": 0, "fail": 2}.get(record["status"], 1)
-if code == 0 and playbook_rc != 0:
-    print(f"  ansible-playbook exited {playbook_rc} although the host passed; see audit.log")
-    code = 1
-print(f"  exit status {code} (0 compliant, 2 not compliant, 1 audit incomplete)")
-sys.exit(code)
-PY
+# The summary is the `console` renderer's output (plugins/plugin_utils/_render.py), written by the verify
+# role with the other reports: process and host names in it are already made safe for a terminal.
+SUMMARY="$REPORT_DIR/summary.txt"
+if [[ ! -s "$SUMMARY" || ! -s "$REPORT_DIR/hosts/localhost.json" ]]; then
+  printf 'The audit did not produce a report (ansible-playbook exit %s); see %s\n' "$rc" "$LOG"
+  tail -n 15 "$LOG" | sed -e 's/^/  /' -e 's/[[:cntrl:]]/?/g'
+  exit 1
+fi
+cat "$SUMMARY"
+code="$(sed -n 's/^  exit status \([0-9]\) .*/\1/p' "$SUMMARY" | tail -n 1)"
+code="${code:-1}"
+if [[ "$code" == 0 && "$rc" != 0 ]]; then
+  printf '  ansible-playbook exited %s although the host passed; see %s\n' "$rc" "$LOG"
+  code=1
+fi
+printf '  reports: %s/fleet.html  fleet.md  junit.xml  hosts/localhost.json  (log: audit.log)\n' "$REPORT_DIR"
+exit "$code"

@@ -43,7 +43,7 @@ from ansible_collections.tcp.keepalive.plugins.plugin_utils._report import rebui
 
 _ARGS = {
     "report_dir": {"type": "path", "required": True},
-    "policy": {"type": "dict", "required": True},
+    "policy": {"type": "dict"},
     "hosts": {"type": "list", "elements": "str"},
     "record_var": {"type": "str", "default": "__tcp_keepalive_verify_record"},
     "run_id": {"type": "str"},
@@ -126,7 +126,9 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         _validation, args = self.validate_argument_spec(argument_spec=_ARGS)
-        policy = dict(args["policy"])
+        if args["policy"] is None and not args["render_only"]:
+            return dict(result, failed=True, changed=False, msg="policy is required unless render_only=true")
+        policy = dict(args["policy"] or {})
         try:
             policy["fail_on"] = normalize_fail_on(policy.get("fail_on", ("high", "medium")))
             policy["exceptions"] = normalize_exceptions(policy.get("exceptions"))

@@ -234,8 +234,13 @@ def exit_status(summary: Mapping[str, Any]) -> int:
     return 2 if st.get("fail") else 0
 
 
+def _triple2(values: Mapping[str, Any]) -> str:
+    return "  ".join(f"{key}={values.get(key) if values.get(key) is not None else '?'}" for key in KEYS)
+
+
 def _console_host(r: Mapping[str, Any]) -> list[str]:
     t = T.terminal
+    _triple = _triple2  # noqa: N806  (two spaces between the values on a terminal)
     policy = r.get("policy", {})
     det = r.get("detection_time", {})
     who = r.get("user") or f"uid {r.get('uid')}"
@@ -291,7 +296,6 @@ def render_console(fleet: Fleet) -> str:
         f"fleet: {summary['hosts']} host(s): {st['pass']} compliant, {st['fail']} non-compliant, {st['error']} "
         f"with errors, {st['unreachable']} unreachable, {len(summary['stale'])} stale"
     )
-    out.append("  reports: fleet.html  fleet.md  junit.xml  fleet.json  hosts/")
     code = exit_status(summary)
     out.append(f"  exit status {code} (0 compliant, 2 not compliant, 1 audit incomplete)")
     return "\n".join(out) + "\n"

@@ -91,6 +91,9 @@ def rebuild(
     """The fleet report from every record under report_dirs (the newest per host), written to out_dir."""
     now = time.time() if now is None else now
     records, warnings = load_records(report_dirs)
+    if not policy.get("expected") and records:  # re-rendering from records: the newest record's policy
+        newest = max(records, key=lambda r: (r.get("run") or {}).get("epoch") or 0)
+        policy = dict(newest.get("policy") or {})
     out = os.path.abspath(os.path.expanduser(out_dir or report_dirs[0]))
     os.makedirs(out, exist_ok=True)
     summary = summarize_fleet(
