@@ -50,8 +50,8 @@ attributes:
   idempotent:
     support: full
     details:
-      - With O(only_missing=true) a second run finds every socket with C(SO_KEEPALIVE) and changes nothing; with
-        O(only_missing=false) a socket that already has the values asked for is left alone.
+      - With O(only_missing=true) a second run finds every socket with C(SO_KEEPALIVE) and changes nothing;
+        with O(only_missing=false) a socket that already has the values asked for is left alone.
 options:
   ports:
     description:
@@ -128,8 +128,8 @@ options:
     type: int
   user_timeout:
     description:
-      - C(TCP_USER_TIMEOUT) in milliseconds (0 turns it off). When set it replaces O(count) in deciding when to
-        reset. Unset leaves it as it is.
+      - C(TCP_USER_TIMEOUT) in milliseconds (0 turns it off). When set it replaces O(count) in deciding when
+        to reset. Unset leaves it as it is.
     type: int
   only_missing:
     description:
@@ -156,8 +156,8 @@ options:
     default: 3600
   detail:
     description:
-      - Entries kept in each of RV(sockets), RV(skipped), RV(destroyed) and RV(socket_errors) (the counts always
-        cover every socket), or V(full) for all.
+      - Entries kept in each of RV(sockets), RV(skipped), RV(destroyed) and RV(socket_errors) (the counts
+        always cover every socket), or V(full) for all.
     type: raw
     default: 1000
 notes:
