@@ -379,3 +379,177 @@ def read_namespace(namespace: Namespace, root: str = "/", timeout: float = DEFAU
         if result.error is None or result.errno not in _GONE:
             return result
     return result
+
+
+# ---- entering a namespace to open a socket there (sock_diag dumps, listener probes) --------------------
+# A socket keeps the network namespace it was created in (net/socket.c __sock_create uses current's
+# net), so a forked child enters the namespace, creates the socket and passes the descriptor back over a
+# socketpair with SCM_RIGHTS; the caller never changes namespace. The same child reads the namespace's
+# keepalive sysctls, so one fork per namespace does both.
+
+@dataclass
+class Entered:
+    """What a child brought back from inside a namespace."""
+
+    sock: Any = None                 # socket.socket created inside, or None
+    values: Values = field(default_factory=dict)
+    error: str | None = None
+    errno: int | None = None
+
+    @property
+    def gone(self) -> bool:
+        """The namespace (its last process or bind mount) went away meanwhile."""
+        return self.errno in _GONE
+
+
+Opener = Callable[[], Any]   # runs in the child, inside the namespace; returns a socket.socket
+
+
+def _entered_child(channel: Any, path: str, expected_inode: int | None, opener: Opener,
+                   reader: Reader | None) -> None:  # pragma: no cover - runs in the child
+    import array
+    import socket
+
+    status = 0
+    try:
+        answer: dict[str, Any] = {}
+        fds: list[int] = []
+        made = None
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            if expected_inode is not None and os.fstat(fd).st_ino != expected_inode:
+                answer = {"error": f"{path} is now another namespace (process replaced)",
+                          "errno": errno.ESRCH}
+            else:
+                setns(fd, CLONE_NEWNET)
+                if reader is not None:
+                    values = reader()
+                    answer["values"] = {key: values.get(key) for key in KEYS}
+                made = opener()   # kept referenced until sent: a collected socket closes its fd
+                fds.append(made.fileno())
+        except OSError as exc:
+            answer = {"error": _describe_os_error(exc, path, "cannot enter or open a socket in"),
+                      "errno": exc.errno}
+        except Exception as exc:  # noqa: BLE001 - anything in the child comes back as data
+            answer = {"error": f"inside {path}: {exc}", "errno": None}
+        payload = json.dumps(answer).encode("utf-8")
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+        channel.sendmsg([payload], ancillary)
+    except BaseException:  # noqa: BLE001
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def open_in_namespace(path: str, opener: Opener, expected_inode: int | None = None,
+                      reader: Reader | None = None, timeout: float = DEFAULT_TIMEOUT) -> Entered:
+    """Run `opener` inside the namespace behind `path` in a forked child and return the socket it made (and
+    the namespace's sysctls when `reader` is given). Errors come back in the result, never raised."""
+    import array
+    import socket
+
+    try:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError as exc:
+        return Entered(error=_describe_os_error(exc, path, "cannot create a socketpair for"), errno=exc.errno)
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        parent.close()
+        child.close()
+        return Entered(error=_describe_os_error(exc, path, "cannot fork to enter"), errno=exc.errno)
+    if pid == 0:  # pragma: no cover - the child
+        parent.close()
+        _entered_child(child, path, expected_inode, opener, reader)
+    child.close()
+    fds = array.array("i")
+    try:
+        parent.settimeout(timeout)
+        message, ancdata, _flags, _addr = parent.recvmsg(65536, socket.CMSG_SPACE(fds.itemsize))
+        for level, kind, data in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+    except OSError as exc:   # socket.timeout is an OSError
+        _kill_quietly(pid)
+        message = json.dumps({"error": f"no answer from inside {path}: {exc}"}).encode()
+    finally:
+        parent.close()
+        os.waitpid(pid, 0)
+    try:
+        answer = json.loads(message.decode("utf-8") or "{}")
+    except ValueError:
+        answer = {"error": f"unreadable answer from inside {path}"}
+    if not fds:
+        return Entered(values=answer.get("values") or {}, errno=answer.get("errno"),
+                       error=answer.get("error") or f"no socket came back from inside {path}")
+    for extra in fds[1:]:
+        os.close(extra)
+    return Entered(sock=socket.socket(fileno=fds[0]), values=answer.get("values") or {})
+
+
+@dataclass
+class NamespaceContext:
+    """One namespace a scan covers: its sysctls, a NETLINK_SOCK_DIAG socket opened inside it, the path it
+    was entered by (to open more sockets there), and why it was not scanned (error) or that it left (gone)."""
+
+    inode: int | None
+    sysctls: Values
+    netlink: Any = None
+    error: str | None = None
+    current: bool = True
+    entry_path: str | None = None
+    gone: bool = False
+
+    def close(self) -> None:
+        if self.netlink is not None:
+            self.netlink.close()
+            self.netlink = None
+
+
+MAX_ENTRY_ATTEMPTS = 3   # ways tried to enter one namespace (bind mounts, then its processes)
+
+
+def _sock_diag_opener() -> Any:
+    import socket
+
+    return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 4)   # NETLINK_SOCK_DIAG
+
+
+def enter_for_scan(namespace: Namespace, root: str = "/", timeout: float = DEFAULT_TIMEOUT
+                   ) -> NamespaceContext:
+    """A context for one listed namespace other than ours. A namespace whose processes and mounts all
+    vanished before we got in is `gone` (short-lived containers), not an error."""
+    context = NamespaceContext(inode=namespace.inode, sysctls={key: None for key in KEYS}, current=False)
+    paths = namespace.entry_paths(root)[:MAX_ENTRY_ATTEMPTS]
+    errors = []
+    all_gone = True
+    for path in paths:
+        entered = open_in_namespace(path, _sock_diag_opener, expected_inode=namespace.inode,
+                                    reader=_default_reader, timeout=timeout)
+        if entered.sock is not None:
+            context.netlink, context.entry_path = entered.sock, path
+            context.sysctls = {key: entered.values.get(key) for key in KEYS}
+            return context
+        errors.append(entered.error or "unknown error")
+        all_gone = all_gone and entered.gone
+    if all_gone:
+        context.gone = True
+    else:
+        context.error = "; ".join(errors)
+    return context
+
+
+def scan_contexts(mode: str, root: str = "/", sysctls: Reader | None = None) -> list[NamespaceContext]:
+    """The current namespace, or (mode "all") every namespace on the host, current first."""
+    from ansible_collections.tcp.keepalive.plugins.module_utils._procsys import read_values
+
+    current = NamespaceContext(inode=current_namespace_inode(root),
+                               sysctls=sysctls() if sysctls else read_values(root))
+    contexts = [current]
+    if mode != "all":
+        return contexts
+    for namespace in list_namespaces(root).namespaces:
+        if namespace.current or namespace.inode == current.inode:
+            continue
+        contexts.append(enter_for_scan(namespace, root))
+    return contexts

@@ -46,7 +46,7 @@ import os
 import socket
 import struct
 from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -156,9 +156,13 @@ def build_request(family: int, mask: int, seq: int = 1, dump: bool = True,
     return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, flags, seq, 0) + body
 
 
-def parse_messages(data: bytes | bytearray | memoryview, length: int | None = None
+def parse_messages(data: bytes | bytearray | memoryview, length: int | None = None,
+                   keep: Callable[[int, int, int, int, bytes], bool] | None = None
                    ) -> tuple[list[TcpSocket], bool]:
     """Parse the netlink messages in data[:length]: (sockets, done); done once an NLMSG_DONE was seen.
+
+    `keep(family, state, sport, dport, src)` (src: the 16 raw address bytes) drops a socket before anything
+    else of it is decoded (no tuple, no address text, no TCP_INFO).
 
     Raises SockDiagError for an NLMSG_ERROR carrying a non-zero errno.
     """
@@ -190,6 +194,9 @@ def parse_messages(data: bytes | bytearray | memoryview, length: int | None = No
         if msg_type == SOCK_DIAG_BY_FAMILY and msg_len >= 16 + _MSG_LEN:
             base = offset + 16
             family, state, timer, retrans, sport, dport, src, dst = head_unpack(data, base)
+            if keep is not None and not keep(family, state, sport, dport, src):
+                offset += (msg_len + 3) & ~3
+                continue
             _if, cookie_lo, cookie_hi, expires, rqueue, wqueue, uid, inode = tail_unpack(data, base + 40)
             cookie = cookie_lo | (cookie_hi << 32)  # sock_diag_save_cookie() splits the u64 this way
             last_recv = last_sent = probes = None
@@ -237,8 +244,8 @@ def _receive(sock: socket.socket, buffer: bytearray, record: list[bytes] | None)
 
 
 def dump_tcp(mask: int = ALL_STATES_MASK, families: Sequence[int] = (socket.AF_INET, socket.AF_INET6),
-             sock: socket.socket | None = None, record: list[bytes] | None = None
-             ) -> Iterator[TcpSocket]:
+             sock: socket.socket | None = None, record: list[bytes] | None = None,
+             keep: Callable[[int, int, int, int, bytes], bool] | None = None) -> Iterator[TcpSocket]:
     """Stream every TCP socket of the caller's network namespace (or of `sock`'s, a NETLINK_SOCK_DIAG
     socket opened in another namespace) whose state is in `mask`. `record` collects the raw bytes
     received, for test fixtures."""
@@ -257,7 +264,7 @@ def dump_tcp(mask: int = ALL_STATES_MASK, families: Sequence[int] = (socket.AF_I
                 if size == 0:
                     break
                 try:
-                    batch, done = parse_messages(buffer, size)
+                    batch, done = parse_messages(buffer, size, keep)
                 except SockDiagError:
                     if family == socket.AF_INET6 and not socket.has_ipv6:
                         break

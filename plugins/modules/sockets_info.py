@@ -28,11 +28,20 @@ description:
     and stays V(unknown) if it still is. A listening socket never shows the timer, and an orphaned
     FIN_WAIT2 socket shows it without C(SO_KEEPALIVE), so both are V(unknown) unless their options are read.
   - Accepted connections inherit C(SO_KEEPALIVE), C(TCP_KEEP*) and C(TCP_USER_TIMEOUT) from the listening
-    socket, so a listener without keepalive is reported as such (C(listener_without_keepalive)).
-  - Groups sockets by service (systemd unit, else process name) with a remediation RV(services[].hint) for
-    well-known daemons (OpenSSH, nginx, HAProxy, Redis, PostgreSQL, MySQL/MariaDB, Java, systemd socket
-    units; libkeepalive for the rest).
-  - Never changes anything.
+    socket, but many servers (PostgreSQL, MariaDB, Go, Node with C(setKeepAlive), socat) set keepalive on each
+    connection after C(accept()) and never on the listener. So a listener without C(SO_KEEPALIVE) is judged
+    by evidence, in this order (RV(sockets[].listener_evidence)), its accepted connections in the same scan
+    (same namespace, service and local port), all with keepalive is fine, any without gives
+    C(listener_without_keepalive) (high) with how many, then where none is visible and O(probe_listeners)
+    is on an active probe, else C(listener_keepalive_unverified) (low), never high.
+  - Groups sockets by service (systemd unit, else process name) with a remediation RV(services[].hint) per
+    daemon and runtime (OpenSSH, nginx, HAProxy, Redis, PostgreSQL, MySQL/MariaDB, socat, systemd socket
+    units; Go, Node.js, Java and Python programs; statically linked programs, detected from the ELF, get no
+    C(LD_PRELOAD) advice; libkeepalive for other dynamically linked ones). Where the daemon enables
+    keepalive itself and the scan saw it on, the hint says it is already on.
+  - With O(namespaces=all), a namespace that vanishes during the scan (a short-lived container) is noted as
+    gone in RV(summary.namespaces), not as an error.
+  - Never changes anything (the probe opens and resets one connection of its own per probed listener).
 author:
   - tcp.keepalive developers (@tcp-keepalive)
 extends_documentation_fragment:
@@ -109,6 +118,9 @@ options:
         without keepalive, connections without keepalive, unknown, the rest).
       - The default lists at most 1000 sockets, so that a host holding 100,000 connections does not flood
         the controller; services, findings and RV(summary) always count every socket.
+      - One result lists at most 20000 sockets. A larger number is refused, and V(full) fails with a message
+        naming this option when the host has more sockets to list (use V(summary), a number, or narrow the
+        scan with O(ports), O(services) or O(states)).
     type: raw
     default: 1000
   read_socket_options:
@@ -123,6 +135,18 @@ options:
     type: str
     choices: [auto, always, never]
     default: auto
+  probe_listeners:
+    description:
+      - For a listener without C(SO_KEEPALIVE) (or whose options could not be read) and without any accepted
+        connection visible in the scan, connect to it once from inside its network namespace (on
+        C(127.0.0.1) or C(::1) for a wildcard address), find the connection the application accepted, read
+        its keepalive (socket options, else its timer) once the application has accepted it (waits at most
+        2 s, then 0.5 s more for a C(setsockopt) after accept), and close with a reset. At most 32 listeners
+        per run; excluded ports are never probed (they are not scanned).
+      - The service sees a client that connects and resets without sending anything, and may log it (for
+        example PostgreSQL logs C(incomplete startup packet), sshd C(Connection reset by peer)).
+    type: bool
+    default: false
 notes:
   - Run as root to see every owner and read every socket's options; as another user, sockets of other users
     have no visible owner and are classified by the timer alone.
@@ -166,6 +190,13 @@ EXAMPLES = r"""
     fail_msg: >-
       {{ web.summary.ghost_candidates }} idle connection(s) without keepalive:
       {{ web.findings | selectattr('id', 'equalto', 'ghost_candidate') | map(attribute='message') | list }}
+
+- name: Judge listeners without visible connections by connecting to them once
+  tcp.keepalive.sockets_info:
+    probe_listeners: true
+    states: [listen, established]
+    detail: summary
+  register: probed
 
 - name: Classify by the keepalive timer only, in every network namespace
   tcp.keepalive.sockets_info:
@@ -310,6 +341,19 @@ sockets:
         - Seconds since data was last received (C(TCP_INFO)); V(null) for listeners and without sock_diag.
       type: int
       sample: 86400
+    listener_verdict:
+      description:
+        - Listeners only (else V(null)). V(keepalive) (the listener has it, accepted sockets inherit it),
+          V(after_accept) (the listener lacks it but its accepted connections have it), V(without) (accepted
+          connections without it), V(unverified) (no evidence either way).
+      type: str
+      sample: after_accept
+    listener_evidence:
+      description:
+        - What RV(sockets[].listener_verdict) rests on, V(listener) (its own options), V(accepted) (its
+          accepted connections in this scan), V(probe) (O(probe_listeners)), or V(null) (unverified).
+      type: str
+      sample: accepted
     ghost_candidate:
       description: No keepalive, ESTABLISHED or CLOSE_WAIT, and idle for at least O(idle_threshold).
       type: bool
@@ -349,14 +393,23 @@ services:
       elements: int
       sample: [901, 902]
     listeners:
-      description: Up to 20 listening sockets with C(local), C(namespace), C(keepalive), C(keepalive_source).
+      description:
+        - Up to 20 listening sockets with C(local), C(namespace), C(keepalive) and C(keepalive_source) (of
+          the listening socket itself), C(verdict) and C(evidence) (as RV(sockets[].listener_verdict) and
+          RV(sockets[].listener_evidence)), C(accepted_with_keepalive) and C(accepted_without_keepalive).
       type: list
       elements: dict
-      sample: [{local: "0.0.0.0:443", namespace: 4026531840, keepalive: false, keepalive_source: sockopt}]
+      sample: [{local: "0.0.0.0:5432", namespace: 4026531840, keepalive: false, keepalive_source: sockopt,
+                verdict: after_accept, evidence: accepted, accepted_with_keepalive: 3,
+                accepted_without_keepalive: 0}]
     listeners_without_keepalive:
-      description: Listening sockets without C(SO_KEEPALIVE).
+      description: Listeners judged C(without) (accepted connections or a probe without keepalive).
       type: int
       sample: 1
+    listeners_unverified:
+      description: Listeners without C(SO_KEEPALIVE) whose accepted connections could not be seen or probed.
+      type: int
+      sample: 0
     connections:
       description: ESTABLISHED and CLOSE_WAIT connections.
       type: int
@@ -421,9 +474,17 @@ summary:
       type: int
       sample: 3
     listeners_without_keepalive:
-      description: Listening sockets without C(SO_KEEPALIVE).
+      description: Listeners judged V(without) (see RV(sockets[].listener_verdict)).
       type: int
       sample: 4
+    listeners_unverified:
+      description: Listeners judged V(unverified).
+      type: int
+      sample: 0
+    listeners_probed:
+      description: Listeners probed (O(probe_listeners)).
+      type: int
+      sample: 0
     services:
       description: Services seen.
       type: int
@@ -456,17 +517,22 @@ summary:
       sample: sock_diag
     namespaces:
       description:
-        - Per namespace scanned, C(inode), C(current), C(sysctls) (time, intvl, probes), C(sockets) and
-          C(error).
+        - Per namespace scanned, C(inode), C(current), C(sysctls) (time, intvl, probes), C(sockets),
+          C(error) (why it was not scanned) and C(gone) (V(true) when it vanished before it could be
+          entered, a short-lived container; not an error).
       type: list
       elements: dict
       sample:
         - {inode: 4026531840, current: true, sysctls: {time: 7200, intvl: 75, probes: 9}, sockets: 40213,
-           error: null}
+           error: null, gone: false}
     namespaces_listed:
       description: Entries in RV(summary.namespaces) (at most 50 with O(detail=summary)).
       type: int
       sample: 1
+    namespaces_gone:
+      description: Namespaces that vanished during the scan.
+      type: int
+      sample: 0
     scan_seconds:
       description: Wall-clock time of the scan.
       type: float
@@ -475,7 +541,9 @@ findings:
   description:
     - What needs attention, in the same shape as M(tcp.keepalive.settings_info) findings. Per-service
       findings are aggregated (one per id and service, with C(count) and up to 10 example C(sockets)).
-    - Ids (severity) C(listener_without_keepalive) (high, one per listener), C(ghost_candidate) (high),
+    - Every finding has C(scope=runtime).
+    - Ids (severity) C(listener_without_keepalive) (high, one per listener judged C(without)),
+      C(listener_keepalive_unverified) (low, one per listener without evidence), C(ghost_candidate) (high),
       C(connection_without_keepalive) (medium), C(detection_time_exceeded) (high, with O(max_detection_time)),
       C(user_timeout_overrides_probes) (low), C(keepalive_unknown) (info), C(socket_options_unreadable)
       (info, one per reason).
@@ -539,18 +607,26 @@ findings:
         - Longest idle time, in seconds, among the service's ghost candidates (C(ghost_candidate) only).
       type: int
       sample: 86400
+    scope:
+      description: V(runtime), about the running system (boot-time findings come from settings_info).
+      type: str
+      sample: runtime
+    evidence:
+      description: Listener findings only, as RV(sockets[].listener_evidence).
+      type: str
+      sample: accepted
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
+from ansible_collections.tcp.keepalive.plugins.module_utils._selection import (
     DEFAULT_IDLE_THRESHOLD,
     DEFAULT_STATES,
     OptionError,
     parse_options,
-    scan_sockets,
 )
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import ResultTooLarge, scan_sockets
 
 ARGUMENT_SPEC = {
     "states": {"type": "list", "elements": "str", "default": list(DEFAULT_STATES)},
@@ -564,6 +640,7 @@ ARGUMENT_SPEC = {
     "namespaces": {"type": "str", "default": "current", "choices": ["current", "all"]},
     "detail": {"type": "raw", "default": 1000},
     "read_socket_options": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
+    "probe_listeners": {"type": "bool", "default": False},
 }
 
 
@@ -575,6 +652,8 @@ def main() -> None:
         module.fail_json(msg=str(exc))
     try:
         result = scan_sockets(options)
+    except ResultTooLarge as exc:
+        module.fail_json(msg=str(exc))
     except OSError as exc:
         module.fail_json(msg=f"cannot scan the TCP sockets: {exc}")
     if os.geteuid() != 0:

@@ -143,7 +143,10 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import Finding
-from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import ProofError, prove_keepalive_timer
+from ansible_collections.tcp.keepalive.plugins.module_utils._timer_proof import (
+    ProofError,
+    prove_keepalive_timer,
+)
 
 ARGUMENT_SPEC = {
     "tolerance": {"type": "float", "default": 2.0},

@@ -21,11 +21,9 @@ import time
 import traceback
 
 import pytest
-from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
-    parse_options,
-    prove_keepalive_timer,
-    scan_sockets,
-)
+from ansible_collections.tcp.keepalive.plugins.module_utils._selection import parse_options
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import scan_sockets
+from ansible_collections.tcp.keepalive.plugins.module_utils._timer_proof import prove_keepalive_timer
 
 pytestmark = pytest.mark.netns
 CLONE_NEWNET = 0x40000000

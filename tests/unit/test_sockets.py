@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from ansible_collections.tcp.keepalive.plugins.module_utils._remediation import remediation_hint
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import parse_messages
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
     DEFAULT_STATES,
@@ -21,7 +22,6 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
     Scan,
     effective_detection_time,
     parse_options,
-    remediation_hint,
     timer_verdict,
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import SKIP_PTRACE, SockOpts
@@ -64,7 +64,7 @@ class FakeReader:
         self.reason = reason
         self.calls: list = []
 
-    def read(self, pid: int, fd: int, inode: int):
+    def read(self, pid: int, fd: int, inode: int, params_if_off: bool = True):
         self.calls.append((pid, fd, inode))
         if inode in self.by_inode:
             return self.by_inode[inode], None
@@ -79,7 +79,7 @@ def scan(root: Path, sockets: list | None = None, reader=None, resampler=None, *
     options.resample_delay = 0
     context = NamespaceContext(inode=CONTEXT_INODE, sysctls=dict(SYSCTLS))
 
-    def source(_context, mask):
+    def source(_context, mask, _keep):
         return [sock for sock in sockets if mask & (1 << sock.state)]
 
     runner = Scan(options, root=str(root), reader=reader, socket_source=source,
@@ -289,12 +289,25 @@ def test_summary_stays_small_at_100000_sockets(tmp_path):
 
 @pytest.mark.parametrize(("raw", "message"), [
     ({"states": ["ESTABLISHED", "BOGUS"]}, "unknown TCP state(s) BOGUS"),
+    ({"states": ["ESTABLISHED", None]}, "states: an element is empty or null"),
     ({"ports": [0]}, "out of range"),
     ({"exclude_ports": [70000]}, "out of range"),
     ({"ports": ["ssh"]}, "not a port number"),
     ({"detail": "lots"}, "detail must be"),
-    ({"detail": -1}, "must not be negative"),
-    ({"idle_threshold": -5}, "must not be negative"),
+    ({"detail": -1}, "detail: a socket cap must be between 0 and 20000"),
+    ({"detail": 10**30}, "detail: a socket cap must be between 0 and 20000"),
+    ({"detail": 1.5}, "detail must be 'full', 'summary' or a number"),
+    ({"idle_threshold": -5}, "idle_threshold must be between 0 and 4294967 seconds"),
+    ({"idle_threshold": 10**30}, "idle_threshold must be between 0 and 4294967 seconds"),
+    ({"max_detection_time": 10**30}, "max_detection_time must be between 0 and 4194176 seconds"),
+    ({"max_detection_time": "1e3"}, "max_detection_time must be a whole number"),
+    ({"services": [None]}, "services: element 1 is None"),
+    ({"services": [""]}, "services: element 1 is empty"),
+    ({"services": ["nginx", {}]}, "services: element 2 is {}"),
+    ({"services": ["{}"]}, "services: element 1 '{}' is a mapping"),
+    ({"exclude_services": ["ngi\x00nx"]}, "exclude_services: element 1 .* contains a NUL"),
+    ({"include_loopback": "yes"}, "include_loopback must be true or false"),
+    ({"probe_listeners": 1}, "probe_listeners must be true or false"),
     ({"namespaces": "some"}, "namespaces must be one of"),
     ({"read_socket_options": "maybe"}, "read_socket_options must be one of"),
     ({"services": {"a": 1}}, "services must be a list"),

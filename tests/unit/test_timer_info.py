@@ -10,7 +10,7 @@ import json
 import socket
 
 import pytest
-from ansible_collections.tcp.keepalive.plugins.module_utils import _sockets
+from ansible_collections.tcp.keepalive.plugins.module_utils import _timer_proof
 from ansible_collections.tcp.keepalive.plugins.modules import timer_info
 from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
 
@@ -65,8 +65,8 @@ def test_no_loopback_is_a_clear_failure(capsys, monkeypatch):
 
 def test_proof_shape_without_sock_diag(monkeypatch):
     def unavailable(*_args, **_kwargs):
-        raise _sockets._sockdiag.SockDiagError("no netlink here")
+        raise _timer_proof._sockdiag.SockDiagError("no netlink here")
 
-    monkeypatch.setattr(_sockets._sockdiag, "query_tcp", unavailable)
-    proof = _sockets.prove_keepalive_timer().as_dict()
+    monkeypatch.setattr(_timer_proof._sockdiag, "query_tcp", unavailable)
+    proof = _timer_proof.prove_keepalive_timer().as_dict()
     assert proof["method"] == "proc" and proof["timer"] == "keepalive" and proof["ok"] is True
