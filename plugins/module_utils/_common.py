@@ -45,6 +45,7 @@ FINDING_SEVERITY = {
     "namespace_unreadable": "low",
     # sockets_info
     "listener_without_keepalive": "high",
+    "listener_keepalive_unverified": "low",
     "connection_without_keepalive": "medium",
     "ghost_candidate": "high",
     "keepalive_unknown": "info",
