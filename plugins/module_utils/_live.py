@@ -275,9 +275,12 @@ class Remediation:
         self.diff_after: list[str] = []
         self.diff_more = 0
 
-    def _keep(self, bucket: list[dict[str, Any]], entry: dict[str, Any]) -> None:
+    def _room(self, bucket: list[dict[str, Any]]) -> bool:
         cap = self.options.detail
-        if cap is None or len(bucket) < cap:
+        return cap is None or len(bucket) < cap
+
+    def _keep(self, bucket: list[dict[str, Any]], entry: dict[str, Any]) -> None:
+        if self._room(bucket):
             bucket.append(entry)
 
     def note(self, owner: Owner) -> ServiceNote:
@@ -313,7 +316,8 @@ class Remediation:
         self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + 1
         if note is not None:
             note.skipped += 1
-        self._keep(self.skipped, dict(self.describe(target), reason=reason))
+        if self._room(self.skipped):   # entries are built only when listed: 100,000 sockets stay cheap
+            self.skipped.append(dict(self.describe(target), reason=reason))
 
     def safety_reason(self, target: Target) -> str | None:
         if not target.sock.inode:
@@ -354,8 +358,10 @@ class Remediation:
         if result.reason:
             self.skip(target, result.reason, note)
             return
+        listed = bool(result.error) or (result.changed and (self._room(self.changed)
+                                                             or len(self.diff_before) < DIFF_MAX_SOCKETS))
         entry = dict(self.describe(target), before=options_dict(result.before),
-                     after=options_dict(result.after))
+                     after=options_dict(result.after)) if listed else {}
         if result.error:
             self.counts["errors"] += 1
             self._keep(self.errors, dict(entry, error=result.error))
@@ -370,8 +376,11 @@ class Remediation:
         else:
             self.counts["connections_changed"] += 1
             note.connections_changed += 1
-        self._keep(self.changed, entry)
-        self.add_diff(entry)
+        if entry:
+            self._keep(self.changed, entry)
+            self.add_diff(entry)
+        else:
+            self.diff_more += 1
 
     def destroy_one(self, target: Target, note: ServiceNote, before: SockOpts) -> None:
         entry = dict(self.describe(target), before=options_dict(before), destroyed=not self.check_mode,
