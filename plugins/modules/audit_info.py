@@ -133,8 +133,15 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import Finding
 from ansible_collections.tcp.keepalive.plugins.module_utils._policy import PolicyError, audit
-from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import OptionError, parse_options, scan_sockets
-from ansible_collections.tcp.keepalive.plugins.module_utils._timer_proof import ProofError, prove_keepalive_timer
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
+    OptionError,
+    parse_options,
+    scan_sockets,
+)
+from ansible_collections.tcp.keepalive.plugins.module_utils._timer_proof import (
+    ProofError,
+    prove_keepalive_timer,
+)
 
 ARGUMENT_SPEC = {
     "settings": {
@@ -195,8 +202,8 @@ def _sockets(params: dict[str, Any]) -> dict[str, Any]:
         return {"failed": True, "msg": f"cannot scan the TCP sockets: {exc}"}
     warnings = []
     if os.geteuid() != 0:
-        warnings.append("not running as root: sockets of other users have no visible owner and are classified "
-                        "by the keepalive timer only")
+        warnings.append("not running as root: sockets of other users have no visible owner and are "
+                        "classified by the keepalive timer only")
     failed = [ns for ns in result.get("summary", {}).get("namespaces", ()) if ns.get("error")]
     if failed:
         warnings.append(f"{len(failed)} network namespace(s) not scanned, e.g. {failed[0]['inode']}: "
@@ -209,7 +216,8 @@ def _timer(params: dict[str, Any]) -> dict[str, Any]:
         return {"skipped": True, "msg": "timer proof disabled (timer.enabled=false)"}
     tolerance, expected = params["tolerance"], params["expected_time"]
     if not math.isfinite(tolerance) or not 0 <= tolerance <= 3600:
-        return {"failed": True, "msg": f"timer.tolerance must be a number from 0 to 3600 seconds, got {tolerance!r}"}
+        return {"failed": True,
+                "msg": f"timer.tolerance must be a number from 0 to 3600 seconds, got {tolerance!r}"}
     if expected is not None and not 1 <= expected <= 32767:
         return {"failed": True, "msg": f"timer.expected_time must be from 1 to 32767 seconds, got {expected}"}
     try:

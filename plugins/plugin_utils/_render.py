@@ -113,7 +113,8 @@ def render_markdown(fleet: Fleet) -> str:
     out = [
         "# TCP keepalive audit (tcp.keepalive.verify)",
         "",
-        f"Generated {md(summary['generated'])}. Policy: {md(_triple(policy.get('expected') or {}))}, max detection "
+        f"Generated {md(summary['generated'])}. Policy: {md(_triple(policy.get('expected') or {}))}, max "
+        "detection "
         f"time {md(policy.get('max_detection_time'))} s, fail\\_on: {md(_fail_on_text(policy))}.",
         "",
         f"**{summary['hosts']} host(s): {st['pass']} compliant, {st['fail']} non-compliant, "
@@ -155,7 +156,8 @@ def render_markdown(fleet: Fleet) -> str:
             f"| {md(_triple(v.get('runtime', {})))} | {md(_triple(v.get('boot', {})))} "
             f"| {md(_det(r, 'runtime'))} / {md(_det(r, 'boot'))} ({md(policy.get('max_detection_time'))} s) "
             f"| {sev.get('high', 0)}/{sev.get('medium', 0)}/{sev.get('low', 0)}/{sev.get('info', 0)} "
-            f"| {md(', '.join(r['summary']['failed_checks']))} | {md(_services_text(r))} | {md(_run_time(r))} |"
+            f"| {md(', '.join(r['summary']['failed_checks']))} | {md(_services_text(r))} | "
+            f"{md(_run_time(r))} |"
         )
     ghosts = [(r["host"], g) for r in ordered(fleet.records) for g in r.get("ghost_candidates", ())]
     if ghosts:
@@ -248,8 +250,10 @@ def _console_host(r: Mapping[str, Any]) -> list[str]:
         f"TCP keepalive audit of {t(r['host'])} as {t(who)}: {_VERDICT.get(r['status'], t(r['status']))}",
         f"  policy        {t(_triple(policy.get('expected', {})))}   max detection time "
         f"{t(policy.get('max_detection_time'))} s",
-        f"  now           {t(_triple(r.get('values', {}).get('runtime', {})))}   detection time {t(det.get('runtime'))} s",
-        f"  after reboot  {t(_triple(r.get('values', {}).get('boot', {})))}   detection time {t(det.get('boot'))} s",
+        f"  now           {t(_triple(r.get('values', {}).get('runtime', {})))}   detection time "
+        f"{t(det.get('runtime'))} s",
+        f"  after reboot  {t(_triple(r.get('values', {}).get('boot', {})))}   detection time "
+        f"{t(det.get('boot'))} s",
     ]
     for check in r.get("checks", ()):
         if check["status"] in ("fail", "error"):
@@ -268,12 +272,14 @@ def _console_host(r: Mapping[str, Any]) -> list[str]:
     ghosts = r.get("ghost_candidates", [])
     total = sum(int(g.get("count", 1) or 1) for g in ghosts)
     out.append(
-        f"  ghost candidates (connections without keepalive idle > {t(policy.get('idle_threshold'))} s): {total or 'none'}"
+        f"  ghost candidates (connections without keepalive idle > {t(policy.get('idle_threshold'))} s): "
+        f"{total or 'none'}"
     )
     for g in ghosts:
         examples = ", ".join(str(s) for s in g.get("sockets") or [g.get("socket", "")])
         out.append(
-            f"    - {t(g.get('service') or '?')} (pid {t(g.get('pid'))}): {t(g.get('count', 1))}: {t(examples)}"
+            f"    - {t(g.get('service') or '?')} (pid {t(g.get('pid'))}): {t(g.get('count', 1))}: "
+            f"{t(examples)}"
         )
     waived = r.get("summary", {}).get("waived", 0)
     if waived:
@@ -293,7 +299,8 @@ def render_console(fleet: Fleet) -> str:
     if len(records) > CONSOLE_DETAIL_HOSTS:
         out.append(f"  ... {len(records) - CONSOLE_DETAIL_HOSTS} more host(s) in fleet.html")
     out.append(
-        f"fleet: {summary['hosts']} host(s): {st['pass']} compliant, {st['fail']} non-compliant, {st['error']} "
+        f"fleet: {summary['hosts']} host(s): {st['pass']} compliant, {st['fail']} non-compliant, "
+        f"{st['error']} "
         f"with errors, {st['unreachable']} unreachable, {len(summary['stale'])} stale"
     )
     code = exit_status(summary)
@@ -322,9 +329,12 @@ c=new Intl.Collator(undefined,{numeric:true,sensitivity:'base'}),f=document.getE
 s=document.getElementById('status');
 function v(r,i){var d=r.cells[i];return d.getAttribute('data-v')||d.textContent;}
 Array.prototype.forEach.call(t.tHead.rows[0].cells,function(h,i){h.setAttribute('data-k','1');
-h.addEventListener('click',function(){var d=h.getAttribute('data-d')==='1'?-1:1;h.setAttribute('data-d',d===1?'0':'1');
-var n=h.hasAttribute('data-n'),rows=Array.prototype.slice.call(b.rows);rows.sort(function(x,y){var a=v(x,i),z=v(y,i);
-return d*(n?(parseFloat(a)||0)-(parseFloat(z)||0):c.compare(a,z));});rows.forEach(function(r){b.appendChild(r);});});});
+h.addEventListener('click',function(){var d=h.getAttribute('data-d')==='1'?-1:1;
+h.setAttribute('data-d',d===1?'0':'1');
+var n=h.hasAttribute('data-n'),rows=Array.prototype.slice.call(b.rows);
+rows.sort(function(x,y){var a=v(x,i),z=v(y,i);
+return d*(n?(parseFloat(a)||0)-(parseFloat(z)||0):c.compare(a,z));});
+rows.forEach(function(r){b.appendChild(r);});});});
 function go(){var q=f.value.toLowerCase(),w=s.value;Array.prototype.forEach.call(b.rows,function(r){
 var ok=(!q||r.textContent.toLowerCase().indexOf(q)>=0)&&(!w||r.getAttribute('data-s')===w);r.hidden=!ok;});}
 f.hidden=false;s.hidden=false;f.addEventListener('input',go);s.addEventListener('change',go);})();
@@ -335,7 +345,8 @@ _SVG_W = 560
 
 def _badges(severities: Mapping[str, int]) -> str:
     return "".join(
-        f'<span class="b {sev if severities.get(sev) else "z"}" title="{sev}">{int(severities.get(sev, 0))}</span>'
+        f'<span class="b {sev if severities.get(sev) else "z"}" title="{sev}">'
+        f"{int(severities.get(sev, 0))}</span>"
         for sev in SEVERITIES
     )
 
@@ -378,7 +389,8 @@ def detection_chart(records: Sequence[Mapping[str, Any]], limit: Any) -> str:
             h = max(1.0, (row_h - 14) * math.log10(1 + n) / math.log10(1 + peak))
             x = left + width * b / bins
             parts.append(
-                f'<rect class="bar" x="{x:.1f}" y="{base - h:.1f}" width="{width / bins - 1:.1f}" height="{h:.1f}" '
+                f'<rect class="bar" x="{x:.1f}" y="{base - h:.1f}" width="{width / bins - 1:.1f}" '
+                f'height="{h:.1f}" '
                 f'fill="#4a7"><title>{n} host(s)</title></rect>'
             )
         parts.append(f'<line x1="{left}" y1="{base}" x2="{left + width}" y2="{base}" stroke="#999"/>')
@@ -393,7 +405,8 @@ def detection_chart(records: Sequence[Mapping[str, Any]], limit: Any) -> str:
         x = _log_x(limit_value, low, high, left, width)
         parts.append(
             f'<line class="policy" x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="{2 * row_h + 22}" stroke="#c00" '
-            f'stroke-width="2"/><text x="{x + 3:.0f}" y="12" font-size="10" fill="#c00">policy {limit_value:g} s</text>'
+            f'stroke-width="2"/><text x="{x + 3:.0f}" y="12" font-size="10" fill="#c00">policy '
+            f"{limit_value:g} s</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -460,9 +473,11 @@ def _host_row(r: Mapping[str, Any], limit: Any) -> str:
     weight = sev.get("high", 0) * 1000000 + sev.get("medium", 0) * 1000 + sev.get("low", 0)
     status_class = "stale" if r.get("stale") else e(r["status"])
     return (
-        f'<tr data-s="{e(r["status"])}"><td><a href="hosts/{e(host_filename(r["host"]))}">{e(r["host"])}</a></td>'
+        f'<tr data-s="{e(r["status"])}"><td><a href="hosts/{e(host_filename(r["host"]))}">'
+        f"{e(r['host'])}</a></td>"
         f'<td class="{status_class}">{e(_status_text(r))}</td>{cells[0]}{cells[1]}'
-        f'<td data-v="{weight}">{_badges(sev)}</td><td>{e(", ".join(failed))}{details}</td><td>{services}</td>'
+        f'<td data-v="{weight}">{_badges(sev)}</td><td>{e(", ".join(failed))}{details}</td><td>'
+        f"{services}</td>"
         f"<td>{e(_run_time(r))}</td></tr>"
     )
 
@@ -511,7 +526,8 @@ def render_html(fleet: Fleet) -> str:
         f"<title>TCP keepalive audit</title><style>{_CSS}</style></head><body>"
         "<h1>TCP keepalive audit</h1>"
         f'<section id="summary"><p class="cards"><span><b>{summary["hosts"]}</b> hosts</span>'
-        f'<span class="pass"><b>{st["pass"]}</b> compliant</span><span class="fail"><b>{st["fail"]}</b> non-compliant'
+        f'<span class="pass"><b>{st["pass"]}</b> compliant</span><span class="fail"><b>{st["fail"]}</b> '
+        "non-compliant"
         f'</span><span class="error"><b>{st["error"]}</b> with errors</span><span class="unreachable">'
         f'<b>{st["unreachable"]}</b> unreachable</span><span class="stale"><b>{len(stale)}</b> stale</span>'
         f"<span><b>{summary['waived']}</b> waived</span></p>"
@@ -525,13 +541,15 @@ def render_html(fleet: Fleet) -> str:
         + bar_chart("chart-services", "Services without keepalive, by hosts", service_rows)
         + bar_chart("chart-ghosts", "Ghost candidates by service, by hosts", ghost_rows)
         + "</section>"
-        + f'<section id="unreachable"><h2>Unreachable ({len(unreachable)})</h2>{unreachable_html or "<p>none</p>"}</section>'
+        + f'<section id="unreachable"><h2>Unreachable ({len(unreachable)})</h2>'
+        f"{unreachable_html or '<p>none</p>'}</section>"
         + f'<section><h2>Hosts ({len(reachable)})</h2><p><input id="filter" placeholder="filter" hidden> '
         '<select id="status" hidden><option value="">any status</option><option>fail</option>'
         "<option>error</option><option>pass</option></select></p>"
         '<table id="hosts"><thead><tr><th>Host</th><th>Status</th><th data-n>Detection live (s)</th>'
         "<th data-n>Detection after reboot (s)</th><th data-n>Findings</th><th>Failed or warned checks</th>"
-        f"<th>Services without keepalive</th><th>Record time</th></tr></thead><tbody>{rows}</tbody></table></section>"
+        f"<th>Services without keepalive</th><th>Record time</th></tr></thead><tbody>{rows}</tbody></table>"
+        "</section>"
         f"<script>{_SCRIPT}</script></body></html>\n"
     )
 
