@@ -29,67 +29,79 @@ class Remedy:
     names: tuple[str, ...] = ()          # comm or executable basename
     prefixes: tuple[str, ...] = ()       # executable basename prefixes (python3.11)
     default_on: str | None = None     # what it enables by itself, when it does
+    directive: str = ""                  # the setting docs/remediation.md must name for it
 
 
 REMEDIES: tuple[Remedy, ...] = (
     Remedy("systemd_socket", "systemd socket activation",
            "systemd socket activation: in the .socket unit set `KeepAlive=yes` and optionally "
            "`KeepAliveTimeSec=`, `KeepAliveIntervalSec=`, `KeepAliveProbes=`; then `systemctl daemon-reload` "
-           "and restart the socket.", names=("systemd",)),
+           "and restart the socket.", names=("systemd",),
+           directive="KeepAlive=yes"),
     Remedy("openssh", "OpenSSH server",
            "OpenSSH: in sshd_config set `TCPKeepAlive yes` (SO_KEEPALIVE on accepted connections, the "
            "default) and `ClientAliveInterval 60` + `ClientAliveCountMax 3` (protocol-level liveness that "
            "also ends dead sessions); then `systemctl reload ssh`.",
            names=("sshd", "sshd-session"),
-           default_on="sshd sets SO_KEEPALIVE on each accepted connection (`TCPKeepAlive yes`, the default)"),
+           default_on="sshd sets SO_KEEPALIVE on each accepted connection (`TCPKeepAlive yes`, the default)",
+           directive="TCPKeepAlive yes"),
     Remedy("nginx", "nginx",
            "nginx: add `so_keepalive=on` (or `so_keepalive=30m::10` for idle:intvl:cnt) to each `listen` "
            "directive, e.g. `listen 443 ssl so_keepalive=on;`; for upstreams `proxy_socket_keepalive on;`.",
-           names=("nginx",)),
+           names=("nginx",),
+           directive="so_keepalive=on"),
     Remedy("haproxy", "HAProxy",
            "HAProxy: `option clitcpka` in frontends and `option srvtcpka` in backends (or `option tcpka` in "
            "defaults); tune with `clitcpka-idle`/`clitcpka-intvl`/`clitcpka-cnt` and the "
            "srvtcpka-* variants.",
-           names=("haproxy",)),
+           names=("haproxy",),
+           directive="option clitcpka"),
     Remedy("redis", "Redis",
            "Redis: `tcp-keepalive 300` in redis.conf (or `CONFIG SET tcp-keepalive 300`); 0 disables it.",
            names=("redis-server", "redis-sentinel", "valkey-server", "keydb-server"),
-           default_on="Redis 3.2.1+ sets keepalive on client connections (`tcp-keepalive 300`, the default)"),
+           default_on="Redis 3.2.1+ sets keepalive on client connections (`tcp-keepalive 300`, the default)",
+           directive="tcp-keepalive"),
     Remedy("postgresql", "PostgreSQL server",
            "PostgreSQL: in postgresql.conf set `tcp_keepalives_idle = 300`, `tcp_keepalives_interval = 30`, "
            "`tcp_keepalives_count = 3` (and `tcp_user_timeout`); clients: libpq `keepalives=1 "
            "keepalives_idle=300`.",
            names=("postgres", "postmaster"),
            default_on="PostgreSQL sets SO_KEEPALIVE on every accepted TCP connection, after accept(), never "
-                      "on the listener"),
+                      "on the listener",
+           directive="tcp_keepalives_idle"),
     Remedy("mariadb", "MariaDB server",
            "MySQL/MariaDB: the server sets SO_KEEPALIVE on client connections; MariaDB tunes it with "
            "`tcp_keepalive_time`, `tcp_keepalive_interval`, `tcp_keepalive_probes` in [mysqld]; "
            "MySQL follows "
            "the net.ipv4.tcp_keepalive_* sysctls. Clients: Connector/J `tcpKeepAlive=true`.",
            names=("mysqld", "mariadbd", "mysqld_safe"),
-           default_on="MySQL and MariaDB set SO_KEEPALIVE on each client connection after accept()"),
+           default_on="MySQL and MariaDB set SO_KEEPALIVE on each client connection after accept()",
+           directive="tcp_keepalive_time"),
     Remedy("socat", "socat",
            "socat: add `keepalive,keepidle=300,keepintvl=30,keepcnt=3` to the TCP address, e.g. "
            "`socat TCP-LISTEN:5000,fork,reuseaddr,keepalive,keepidle=300 ...` (set on the "
            "listener, inherited "
-           "by accepted connections).", names=("socat",)),
+           "by accepted connections).", names=("socat",),
+           directive="keepalive,keepidle="),
     Remedy("java", "Java",
            "Java: call `socket.setKeepAlive(true)` (or "
            "`setOption(StandardSocketOptions.SO_KEEPALIVE, true)`) "
            "and tune with `jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE`/`TCP_KEEPINTERVAL`/`TCP_KEEPCOUNT` "
-           "(JDK 11+); for JDBC use the driver's `tcpKeepAlive=true`.", names=("java",)),
+           "(JDK 11+); for JDBC use the driver's `tcpKeepAlive=true`.", names=("java",),
+           directive="jdk.net.ExtendedSocketOptions"),
     Remedy("node", "Node.js",
            "Node.js: `socket.setKeepAlive(true, 300000)` in the server's 'connection' handler, or "
            "`net.createServer({keepAlive: true, keepAliveInitialDelay: 300000})` (Node 16.5+; "
            "`http.createServer` takes the same options). `server.keepAliveTimeout` is HTTP "
            "keep-alive, not TCP.",
-           names=("node", "nodejs")),
+           names=("node", "nodejs"),
+           directive="setKeepAlive"),
     Remedy("python", "Python",
            "Python: `sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)` and `socket.TCP_KEEPIDLE`, "
            "`TCP_KEEPINTVL`, `TCP_KEEPCNT` on the listening socket (accepted sockets inherit them); asyncio: "
            "`loop.create_server(..., keep_alive=True)` (3.13+) or the same setsockopt on "
-           "`transport.get_extra_info('socket')`.", prefixes=("python",)),
+           "`transport.get_extra_info('socket')`.", prefixes=("python",),
+           directive="SO_KEEPALIVE, 1"),
     Remedy("go", "Go",
            "Go: `net.Listen` and `net.Dial` enable keepalive by default (15 s since Go 1.13); this program "
            "turned it off (`KeepAlive < 0`) or wraps the socket itself. Set `net.ListenConfig{KeepAlive: 5 * "
@@ -97,16 +109,19 @@ REMEDIES: tuple[Remedy, ...] = (
            "Interval: ..., Count: ...}`) and the same on `net.Dialer`. A static Go binary "
            "ignores LD_PRELOAD: "
            "libkeepalive cannot help.",
-           default_on="Go's net package enables keepalive (15 s) on accepted and dialed connections"),
+           default_on="Go's net package enables keepalive (15 s) on accepted and dialed connections",
+           directive="net.ListenConfig"),
     Remedy("static", "Static binaries",
            "Statically linked program (no ELF interpreter): LD_PRELOAD and libkeepalive have no "
            "effect on it. "
            "Use the program's own keepalive setting, or change it to set SO_KEEPALIVE (and TCP_KEEPIDLE, "
-           "TCP_KEEPINTVL, TCP_KEEPCNT) on its listening sockets."),
+           "TCP_KEEPINTVL, TCP_KEEPCNT) on its listening sockets.",
+           directive="LD_PRELOAD"),
     Remedy("libkeepalive", "Anything else (dynamically linked, glibc)",
            "No built-in setting known: preload libkeepalive (`LD_PRELOAD=libkeepalive.so KEEPALIVE=on "
            "KEEPIDLE=300 KEEPINTVL=30 KEEPCNT=3`, e.g. via `Environment=` in a systemd drop-in), or fix the "
-           "application to set SO_KEEPALIVE."),
+           "application to set SO_KEEPALIVE.",
+           directive="libkeepalive"),
 )
 REMEDY_BY_ID = {remedy.id: remedy for remedy in REMEDIES}
 

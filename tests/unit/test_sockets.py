@@ -434,3 +434,130 @@ def test_inspector_in_a_net_cls_cgroup_reads_nothing(root):
     assert reader.calls == []
     skipped = result["summary"]["socket_options"]["skipped"]
     assert list(skipped) == ["inspector is in a non-root cgroup-v1 net_cls/net_prio cgroup"]
+
+
+# ---- listeners judged from evidence -------------------------------------------------------------------
+
+def _options_reader(keepalive_accepted: bool) -> FakeReader:
+    """The IPv6 listener without SO_KEEPALIVE, its accepted connection with or without it (after accept)."""
+    return FakeReader({
+        INODE["listener_plain6"]: SockOpts(False, None, None, None, 0),
+        INODE["listener_keepalive"]: SockOpts(True, 600, 30, 5, 0),
+        INODE["accepted_plain6"]: (SockOpts(True, 15, 15, 9, 0) if keepalive_accepted
+                                   else SockOpts(False, None, None, None, 0)),
+    })
+
+
+def listener_of(result: dict, role: str = "listener_plain6") -> dict:
+    return by_inode(result)[INODE[role]]
+
+
+def test_listener_that_sets_keepalive_after_accept_is_fine(root):
+    result = scan(root, reader=_options_reader(True), read_socket_options="always")
+    entry = listener_of(result)
+    assert entry["keepalive"] is False   # the listening socket itself, as read
+    assert (entry["listener_verdict"], entry["listener_evidence"]) == ("after_accept", "accepted")
+    assert not [f for f in result["findings"] if f["id"].startswith("listener_")]
+    app = {s["name"]: s for s in result["services"]}["app.service"]
+    assert app["listeners"][0]["verdict"] == "after_accept"
+    assert app["listeners"][0]["accepted_with_keepalive"] == 1
+    assert app["listeners_without_keepalive"] == 0 and result["summary"]["listeners_without_keepalive"] == 0
+    assert listener_of(result, "listener_keepalive")["listener_verdict"] == "keepalive"
+
+
+def test_listener_whose_accepted_connection_lacks_keepalive_is_high_with_the_count(root):
+    result = scan(root, reader=_options_reader(False), read_socket_options="always")
+    found = [f for f in result["findings"] if f["id"] == "listener_without_keepalive"]
+    assert len(found) == 1 and found[0]["severity"] == "high" and found[0]["evidence"] == "accepted"
+    assert "1 of the 1 connection(s) it accepted have no keepalive" in found[0]["message"]
+    assert listener_of(result)["listener_verdict"] == "without"
+
+
+def test_listener_without_visible_connections_is_unverified_never_high(root):
+    sockets = [s for s in RECORDED if s.inode != INODE["accepted_plain6"]]
+    result = scan(root, sockets=sockets, reader=_options_reader(False), read_socket_options="always")
+    listener_ids = [f for f in result["findings"] if f["id"].startswith("listener_")]
+    assert [(f["id"], f["severity"]) for f in listener_ids] == [("listener_keepalive_unverified", "low")]
+    assert "probe_listeners is off" in listener_ids[0]["message"]
+    assert listener_of(result)["listener_verdict"] == "unverified"
+    assert result["summary"]["listeners_unverified"] == 1
+    assert result["summary"]["listeners_probed"] == 0
+
+
+@pytest.mark.parametrize(("probe_says", "verdict", "finding"), [
+    (True, "after_accept", None),
+    (False, "without", "listener_without_keepalive"),
+    ("unknown", "unverified", "listener_keepalive_unverified"),
+])
+def test_probe_decides_where_no_connection_is_visible(root, probe_says, verdict, finding):
+    from ansible_collections.tcp.keepalive.plugins.module_utils._probe import ProbeResult
+
+    probed = []
+
+    def prober(context, listener, pids, reader, root_path):
+        probed.append((listener.inode, pids))
+        return ProbeResult(probe_says, "sockopt" if probe_says != "unknown" else None,
+                           error=None if probe_says != "unknown" else "refused")
+
+    sockets = [s for s in RECORDED if s.inode != INODE["accepted_plain6"]]
+    options = parse_options({"include_loopback": True, "probe_listeners": True,
+                             "read_socket_options": "always"})
+    runner = Scan(options, root=str(root), reader=_options_reader(False),
+                  socket_source=lambda _c, mask, _k: [s for s in sockets if mask & (1 << s.state)],
+                  resampler=lambda _c, _s: {}, prober=prober)
+    runner.run([NamespaceContext(inode=CONTEXT_INODE, sysctls=dict(SYSCTLS))])
+    result = runner.result()
+    assert probed == [(INODE["listener_plain6"], [30])]   # only the listener without keepalive, its pids
+    entry = listener_of(result)
+    assert entry["listener_verdict"] == verdict
+    assert entry["listener_evidence"] == ("probe" if probe_says != "unknown" else None)
+    listener_ids = [f["id"] for f in result["findings"] if f["id"].startswith("listener_")]
+    assert listener_ids == ([finding] if finding else [])
+    assert result["summary"]["listeners_probed"] == 1
+
+
+def test_every_finding_says_its_scope(root):
+    result = scan(root, reader=_options_reader(False), read_socket_options="always", idle_threshold=0,
+                  max_detection_time=1)
+    assert len(ids(result)) >= 4
+    assert {f["scope"] for f in result["findings"]} == {"runtime"}
+
+
+def test_detail_full_is_refused_above_the_cap(root, monkeypatch):
+    from ansible_collections.tcp.keepalive.plugins.module_utils import _sockets
+
+    monkeypatch.setattr(_sockets, "MAX_DETAIL", 3)
+    with pytest.raises(_sockets.ResultTooLarge, match="detail=full: this host has 6 sockets to list"):
+        scan(root, detail="full")
+    assert scan(root, detail=3)["summary"]["sockets_listed"] == 3
+
+
+def test_namespace_gone_before_entry_is_gone_not_an_error():
+    from ansible_collections.tcp.keepalive.plugins.module_utils._netns import (
+        Namespace,
+        ProcessInfo,
+        enter_for_scan,
+    )
+
+    vanished = Namespace(inode=4026599999, processes=[ProcessInfo(pid=2 ** 22 + 12345)])
+    context = enter_for_scan(vanished)
+    assert context.gone is True and context.error is None and context.netlink is None
+    options = parse_options({})
+    runner = Scan(options, socket_source=lambda *_args: pytest.fail("a gone namespace is not dumped"))
+    runner.run([context])
+    report = runner.result()["summary"]["namespaces"][0]
+    assert report["gone"] is True and report["error"] is None and report["sockets"] == 0
+
+
+@pytest.mark.parametrize(("params", "option"), [
+    ({"services": [None]}, "services"),
+    ({"services": [{}]}, "services"),
+    ({"exclude_services": ["a\x00b"]}, "exclude_services"),
+    ({"idle_threshold": 10 ** 30}, "idle_threshold"),
+    ({"max_detection_time": 10 ** 30}, "max_detection_time"),
+    ({"detail": 10 ** 30}, "detail"),
+    ({"states": [None]}, "states"),
+])
+def test_module_refuses_inputs_that_would_give_a_false_all_clear(capsys, params, option):
+    result = run_module(capsys, params)
+    assert result["failed"] is True and result["msg"].startswith(option), result["msg"]
