@@ -3,12 +3,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """tcp.keepalive.sockets: enable keepalive in place on the sockets of running services.
 
-Pipeline: parse and validate the options (selection is sockets_info's, parsed by the same code) -> select
-sockets with the same filters sockets_info applies (namespaces, states, ports, loopback, services) plus
-pids and scope -> refuse, changing nothing, above max_sockets -> per socket: safety skips (no owner, ptrace,
-cgroup-v1 net_cls/net_prio), then either SOCK_DESTROY for a ghost candidate (destroy_ghosts) or
-SockOptWriter.apply (pidfd_getfd copy, read, set what differs, read back, close) -> results, per-service
-notes with the persistent fix, and a diff.
+Pipeline: parse and validate the options (the selection is sockets_info's, parsed by the same code in
+_selection) -> select sockets with the shared Selector (raw prefilter on the sock_diag dump, owners,
+service filter) in the namespaces _netns enters, plus this module's pids and scope -> refuse, changing
+nothing, above max_sockets -> per socket: safety skips (no owner, ptrace, cgroup-v1 net_cls/net_prio),
+then either SOCK_DESTROY for a ghost candidate (destroy_ghosts) or SockOptWriter.apply (pidfd_getfd copy,
+read, set what differs, read back, close) -> results, per-service notes with the persistent fix (the hint
+table in _remediation), and a diff.
 
 Nothing here stops or blocks a target. Check mode reads the options on the copy (as sockets_info does)
 and sets nothing; SOCK_DESTROY is not sent.
@@ -24,22 +25,21 @@ from typing import Any, NamedTuple
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import read_cgroup
+from ansible_collections.tcp.keepalive.plugins.module_utils._classify import CONNECTED, LISTEN, endpoint
+from ansible_collections.tcp.keepalive.plugins.module_utils._netns import NamespaceContext, scan_contexts
 from ansible_collections.tcp.keepalive.plugins.module_utils._owners import scan_socket_fds
-from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TcpSocket
-from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
-    CONNECTED,
-    LISTEN,
-    NamespaceContext,
+from ansible_collections.tcp.keepalive.plugins.module_utils._remediation import remediation_hint
+from ansible_collections.tcp.keepalive.plugins.module_utils._selection import (
+    DEFAULT_IDLE_THRESHOLD,
+    MAX_IDLE_THRESHOLD,
     OptionError,
     Owner,
-    Scan,
-    ScanOptions,
-    endpoint,
-    is_loopback,
-    namespace_contexts,
-    parse_options,
-    remediation_hint,
+    Selection,
+    Selector,
+    parse_selection,
 )
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TcpSocket
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import default_socket_source
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
     MAX_KEEPCNT,
     MAX_KEEPIDLE,
@@ -54,12 +54,11 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
     net_cls_unsafe,
 )
 
+PER_SOCKET = " (the kernel's per-socket limit)"
 SCOPES = ("listeners", "connections", "all")
 DEFAULT_MAX_SOCKETS = 100000
 DEFAULT_DETAIL = 1000          # entries per list (changed, skipped, destroyed), like sockets_info's detail
 DIFF_MAX_SOCKETS = 50          # sockets shown one per line in the diff; the rest summarized
-SELECTION_KEYS = ("states", "ports", "exclude_ports", "include_loopback", "services", "exclude_services",
-                  "namespaces", "idle_threshold")
 
 SKIP_ALREADY = "already has SO_KEEPALIVE (only_missing: true leaves what the application set)"
 SKIP_NOT_TCP_OWNED = "socket has no file (orphaned or a request socket)"
@@ -68,17 +67,18 @@ LASTS = "lasts until the service restarts (the change is made on the running pro
 
 @dataclass
 class LiveOptions:
-    scan: ScanOptions
+    selection: Selection             # sockets_info's selection, parsed by the same code (_selection)
     setting: KeepaliveSetting
     pids: frozenset[int] = frozenset()
     scope: str = "all"
     only_missing: bool = True
     max_sockets: int = DEFAULT_MAX_SOCKETS
     destroy_ghosts: bool = False
+    idle_threshold: int = DEFAULT_IDLE_THRESHOLD
     detail: int | None = DEFAULT_DETAIL    # None: list everything
 
 
-def _bounded(name: str, value: Any, low: int, high: int, unit: str = "") -> int | None:
+def _bounded(name: str, value: Any, low: int, high: int, unit: str = "", why: str = "") -> int | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -88,8 +88,7 @@ def _bounded(name: str, value: Any, low: int, high: int, unit: str = "") -> int 
     except ValueError:
         raise OptionError(f"{name} must be a whole number, got {value!r}") from None
     if not low <= number <= high:
-        raise OptionError(f"{name} must be between {low} and {high}{unit} (the kernel's per-socket limit), "
-                          f"got {number}")
+        raise OptionError(f"{name} must be between {low} and {high}{unit}{why}, got {number}")
     return number
 
 
@@ -122,11 +121,9 @@ def _detail(value: Any) -> int | None:
 def parse_live_options(raw: dict[str, Any]) -> LiveOptions:
     """Validate module parameters; OptionError naming the option on bad input. Selection options go through
     sockets_info's parse_options, so they mean exactly the same."""
-    selection = {key: raw.get(key) for key in SELECTION_KEYS}
-    selection["read_socket_options"] = "always"
-    scan = parse_options(selection)
+    selection = parse_selection(raw)
     pids = _pids(raw.get("pids"))
-    if not (scan.ports or scan.services or pids):
+    if not (selection.ports or selection.services or pids):
         raise OptionError("at least one of ports, services or pids is required: this module changes running "
                           "sockets and never selects the whole host by accident")
     scope = str(raw.get("scope") or "all").strip().lower()
@@ -141,18 +138,22 @@ def parse_live_options(raw: dict[str, Any]) -> LiveOptions:
                           "sockets without it) can never do; set only_missing: false to turn it off")
     setting = KeepaliveSetting(
         keepalive=keepalive,
-        idle=_bounded("idle", raw.get("idle"), 1, MAX_KEEPIDLE, " seconds"),
-        intvl=_bounded("intvl", raw.get("intvl"), 1, MAX_KEEPINTVL, " seconds"),
-        count=_bounded("count", raw.get("count"), 1, MAX_KEEPCNT),
+        idle=_bounded("idle", raw.get("idle"), 1, MAX_KEEPIDLE, " seconds", PER_SOCKET),
+        intvl=_bounded("intvl", raw.get("intvl"), 1, MAX_KEEPINTVL, " seconds", PER_SOCKET),
+        count=_bounded("count", raw.get("count"), 1, MAX_KEEPCNT, "", PER_SOCKET),
         user_timeout=_bounded("user_timeout", raw.get("user_timeout"), 0, MAX_USER_TIMEOUT, " milliseconds"),
     )
     max_sockets = raw.get("max_sockets")
     max_sockets = DEFAULT_MAX_SOCKETS if max_sockets is None else _bounded("max_sockets", max_sockets, 1,
                                                                            2 ** 31 - 1)
     destroy = bool(raw.get("destroy_ghosts") or False)
-    return LiveOptions(scan=scan, setting=setting, pids=pids, scope=scope, only_missing=only_missing,
-                       max_sockets=int(max_sockets or DEFAULT_MAX_SOCKETS), destroy_ghosts=destroy,
-                       detail=_detail(raw.get("detail")))
+    idle_threshold = raw.get("idle_threshold")
+    idle_threshold = DEFAULT_IDLE_THRESHOLD if idle_threshold is None else _bounded(
+        "idle_threshold", idle_threshold, 0, MAX_IDLE_THRESHOLD, " seconds")
+    return LiveOptions(selection=selection, setting=setting, pids=pids, scope=scope,
+                       only_missing=only_missing, max_sockets=int(max_sockets or DEFAULT_MAX_SOCKETS),
+                       destroy_ghosts=destroy,
+                       idle_threshold=int(idle_threshold), detail=_detail(raw.get("detail")))
 
 
 # ---- selection --------------------------------------------------------------------------------------
@@ -169,25 +170,25 @@ def in_scope(sock: TcpSocket, scope: str) -> bool:
     return scope == "all" or (scope == "listeners") == listening
 
 
-class Selection:
-    """sockets_info's filters (the Scan's own port, service and owner logic) plus pids and scope."""
+class Picker:
+    """sockets_info's selection (the shared Selector: raw prefilter on the dump, owners, owner filter) plus
+    this module's pids and scope."""
 
-    def __init__(self, options: LiveOptions, root: str = "/", scan: Scan | None = None) -> None:
+    def __init__(self, options: LiveOptions, root: str = "/") -> None:
         self.options = options
-        self.scan = scan or Scan(options.scan, root)
-        self.methods = self.scan.methods
+        self.root = root
+        self.selector = Selector(options.selection, root=root)
+        self.methods: set[str] = set()
+        self.socket_source = default_socket_source(root, self.methods)
 
     def wanted(self, sock: TcpSocket) -> tuple[Owner, tuple[tuple[int, int], ...]] | None:
-        scan_options = self.options.scan
         if not in_scope(sock, self.options.scope):
             return None
-        if not scan_options.include_loopback and is_loopback(sock.src):
-            return None
-        if (scan_options.ports or scan_options.exclude_ports) and not self.scan._port_wanted(sock):  # noqa: SLF001
-            return None
-        owner, holders = self.scan.owner_of(sock.inode)
-        if (scan_options.services or scan_options.exclude_services) \
-                and not self.scan._service_wanted(owner):  # noqa: SLF001
+        selector = self.selector
+        if not selector.socket_wanted(sock.family, sock.state, sock.src, sock.sport, sock.dport):
+            return None   # the raw filter already dropped these from a sock_diag dump; /proc/net/tcp is not
+        owner, holders = selector.owner_of(sock.inode)
+        if selector.filters_owners and not selector.owner_wanted(owner):
             return None
         pids = self.options.pids
         if pids:
@@ -197,13 +198,14 @@ class Selection:
         return owner, tuple(holders)
 
     def run(self, contexts: list[NamespaceContext]) -> Iterator[Target]:
-        mask = _sockdiag.states_mask(self.options.scan.states)
-        self.scan.owner_map = scan_socket_fds(self.scan.root)
+        mask = _sockdiag.states_mask(self.options.selection.states)
+        self.selector.owner_map = scan_socket_fds(self.root)
+        keep = self.selector.raw_filter()
         for context in contexts:
-            if context.error is not None:
+            if context.error is not None or context.gone:
                 continue
             try:
-                for sock in self.scan.socket_source(context, mask):
+                for sock in self.socket_source(context, mask, keep):
                     chosen = self.wanted(sock)
                     if chosen is not None:
                         yield Target(context, sock, chosen[0], chosen[1])
@@ -235,6 +237,7 @@ class ServiceNote:
     comm: str | None
     exe: str | None
     first_pid: int | None
+    root: str = "/"
     pids: list[int] = field(default_factory=list)
     listeners_changed: int = 0
     connections_changed: int = 0
@@ -249,7 +252,7 @@ class ServiceNote:
             "connections_changed": self.connections_changed, "sockets_destroyed": self.destroyed,
             "sockets_skipped": self.skipped,
             "lasts": LASTS if touched else None,
-            "persistent_fix": remediation_hint(self.comm, self.exe, self.first_pid),
+            "persistent_fix": remediation_hint(self.comm, self.exe, self.first_pid, self.root),
         }
 
 
@@ -257,8 +260,9 @@ class Remediation:
     """One run of tcp.keepalive.sockets."""
 
     def __init__(self, options: LiveOptions, check_mode: bool, writer: SockOptWriter,
-                 destroy: Any = None, self_unsafe: bool = False) -> None:
+                 destroy: Any = None, self_unsafe: bool = False, root: str = "/") -> None:
         self.options = options
+        self.root = root
         self.check_mode = check_mode
         self.writer = writer
         self.destroy = destroy or _destroy_in
@@ -288,7 +292,7 @@ class Remediation:
         note = self.services.get(name)
         if note is None:
             note = ServiceNote(name=name, unit=owner.unit, container_id=owner.container_id, comm=owner.comm,
-                               exe=owner.exe, first_pid=owner.pid)
+                               exe=owner.exe, first_pid=owner.pid, root=self.root)
             self.services[name] = note
         if owner.pid is not None and owner.pid not in note.pids and len(note.pids) < 10:
             note.pids.append(owner.pid)
@@ -334,7 +338,7 @@ class Remediation:
         sock = target.sock
         return (self.options.destroy_ghosts and sock.state in CONNECTED and before is not None
                 and not before.keepalive and sock.last_data_recv is not None
-                and sock.last_data_recv // 1000 >= self.options.scan.idle_threshold)
+                and sock.last_data_recv // 1000 >= self.options.idle_threshold)
 
     def handle(self, target: Target) -> None:
         note = self.note(target.owner)
@@ -450,10 +454,10 @@ class TooManySockets(Exception):
 
 def remediate(options: LiveOptions, check_mode: bool, root: str = "/") -> dict[str, Any]:
     """The whole module result. Raises TooManySockets (nothing changed) above max_sockets."""
-    contexts = namespace_contexts(options.scan.namespaces, root)
+    contexts = scan_contexts(options.selection.namespaces, root)
     try:
-        selection = Selection(options, root)
-        targets = list(selection.run(contexts))
+        picker = Picker(options, root)
+        targets = list(picker.run(contexts))
         if len(targets) > options.max_sockets:
             raise TooManySockets(f"the selection holds {len(targets)} sockets, more than max_sockets "
                                  f"({options.max_sockets}); nothing was changed. Narrow ports, services or "
@@ -461,17 +465,16 @@ def remediate(options: LiveOptions, check_mode: bool, root: str = "/") -> dict[s
         with contextlib.ExitStack() as stack:
             writer = stack.enter_context(SockOptWriter())
             run = Remediation(options, check_mode, writer,
-                              self_unsafe=net_cls_unsafe(read_cgroup(os.getpid(), root)))
+                              self_unsafe=net_cls_unsafe(read_cgroup(os.getpid(), root)), root=root)
             for target in targets:
                 run.handle(target)
         result = run.result(len(targets))
-        result["method"] = ",".join(sorted(selection.methods)) or None
-        result["namespaces"] = [{"inode": context.inode, "current": context.current, "error": context.error}
-                                for context in contexts]
+        result["method"] = ",".join(sorted(picker.methods)) or None
+        result["namespaces"] = [{"inode": context.inode, "current": context.current, "error": context.error,
+                                 "gone": context.gone} for context in contexts]
         result["unsupported"] = writer.disabled_reason
         return result
     finally:
         for context in contexts:
-            if context.netlink is not None:
-                with contextlib.suppress(OSError):
-                    context.netlink.close()
+            with contextlib.suppress(OSError):
+                context.close()

@@ -398,7 +398,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._live import (
     parse_live_options,
     remediate,
 )
-from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
+from ansible_collections.tcp.keepalive.plugins.module_utils._selection import (
     DEFAULT_IDLE_THRESHOLD,
     DEFAULT_STATES,
     OptionError,

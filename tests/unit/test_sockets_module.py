@@ -24,11 +24,8 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._live import (
     Target,
     parse_live_options,
 )
-from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
-    NamespaceContext,
-    OptionError,
-    Owner,
-)
+from ansible_collections.tcp.keepalive.plugins.module_utils._netns import NamespaceContext
+from ansible_collections.tcp.keepalive.plugins.module_utils._selection import OptionError, Owner
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
     SKIP_NET_CLS,
     SKIP_NO_OWNER,
@@ -77,7 +74,7 @@ def test_bad_options_name_the_option(raw, words):
 def test_options_parsed_with_sockets_info_selection():
     options = parse_live_options({"ports": ["443", 80], "services": ["nginx*"], "pids": [12], "idle": "300",
                                   "count": 5, "scope": "LISTENERS", "detail": "full"})
-    assert options.scan.ports == frozenset({80, 443}) and options.scan.services == ("nginx*",)
+    assert options.selection.ports == frozenset({80, 443}) and options.selection.services == ("nginx*",)
     assert options.pids == frozenset({12}) and options.scope == "listeners" and options.detail is None
     assert options.setting == KeepaliveSetting(keepalive=True, idle=300, intvl=None, count=5)
     assert options.only_missing is True and options.max_sockets == 100000 and options.destroy_ghosts is False
