@@ -6,34 +6,16 @@
 #
 # ansible-test bootstraps pip in each sanity venv with a get-pip script it downloads from
 # ci-files.testing.ansible.com (unreachable here) unless ~/.ansible/test/cache/get_pip_<ver>.py exists:
-# we place a stand-in there that runs `python -m ensurepip` and then `pip install` (PyPI is reachable).
+# tools/ansible_test_pip.py places a stand-in there that runs `python -m ensurepip` and then `pip install`.
 # Extra arguments go to `ansible-test sanity` (e.g. `--test validate-modules`).
+# ANSIBLE_TEST_COMMAND=units runs `ansible-test units` on the same copy instead.
 source "$(dirname "$0")/lib.sh"
 
 PYTHON_VERSION="${SANITY_PYTHON:-3.11}"
-BUILD="$REPO/build/ansible_collections/tcp/keepalive"
+# SANITY_BUILD_ROOT lets scripts/versions.sh give each ansible-core release its own copy.
+BUILD="${SANITY_BUILD_ROOT:-$REPO/build}/ansible_collections/tcp/keepalive"
 
-# Exact name ansible-test looks for (ansible_test/_util/target/setup/requirements.py: bootstrap()),
-# from the pip version it pins (ansible_test/_internal/python_requirements.py: get_venv_packages()).
-pip_version="$(python - <<'PY'
-import ansible_test._internal.python_requirements as r, inspect, re
-source = inspect.getsource(r.get_venv_packages)
-print(re.search(r"pip='([0-9.]+)'", source).group(1))
-PY
-)"
-get_pip="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
-mkdir -p "$(dirname "$get_pip")"
-cat > "$get_pip" <<'PY'
-# Stand-in for get-pip.py written by tcp.keepalive scripts/sanity.sh (the real one cannot be downloaded
-# here): bootstrap pip from the interpreter's bundled wheel, then install what ansible-test asked for.
-import subprocess
-import sys
-
-GET_PIP_ONLY = {"--no-setuptools", "--no-wheel"}  # get-pip.py options that pip install does not know
-args = [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY]
-subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"])
-subprocess.check_call([sys.executable, "-m", "pip", "install", *args])
-PY
+log "pip bootstrap stand-in: $(python "$REPO/tools/ansible_test_pip.py")"
 
 # The shellcheck sanity test needs the binary (Debian package); install it when missing.
 if ! command -v shellcheck >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
@@ -55,6 +37,13 @@ cd "$BUILD" || exit 1
 # ansible-test lists files with git from the nearest repository: without one here it would find the
 # outer checkout, where build/ is ignored, and skip every target. A throwaway repository fixes that.
 git init -q . && git add -A . >/dev/null
+if [[ "${ANSIBLE_TEST_COMMAND:-sanity}" == units ]]; then
+  # ansible-test units: the tests under tests/unit, run as ansible-test runs them (its own pytest config,
+  # the collection loader), which plain pytest does not prove.
+  log "ansible-test units --venv --python $PYTHON_VERSION"
+  ansible-test units --venv --python "$PYTHON_VERSION" --color no "$@"
+  exit
+fi
 log "ansible-test sanity --venv --python $PYTHON_VERSION"
 # No --skip-test: every sanity test runs here. A test skipped in future must be named with --skip-test
 # on this line together with the reason.
