@@ -165,8 +165,6 @@ notes:
     C(CAP_NET_ADMIN) for O(destroy_ghosts).
 seealso:
   - module: tcp.keepalive.sockets_info
-  - ref: tcp.keepalive.remediate
-    description: The role that runs this module from variables.
 """
 
 EXAMPLES = r"""
