@@ -249,9 +249,11 @@ def test_other_keys_are_ignored_but_unparsable_lines_reported(tmp_path, loader):
 
 
 def test_unreadable_and_dangling_files(tmp_path, loader, monkeypatch):
+    """A dangling symlink masks the same name in later directories (issue 11 item 5; checked against both
+    real loaders: procps fails to open it, systemd lists it without stat() and fails to read it)."""
     write(tmp_path, "/etc/sysctl.d/10-secret.conf", f"{TIME} = 100\n")
     write(tmp_path, "/usr/lib/sysctl.d/20-b.conf", f"{TIME} = 200\n")
-    link(tmp_path, "/etc/sysctl.d/20-b.conf", "/nowhere/20-b.conf")  # dangling: does not mask
+    link(tmp_path, "/etc/sysctl.d/20-b.conf", "/nowhere/20-b.conf")  # dangling: masks the vendor file
     real_read = conf.read_text
 
     def fake_read(path):
@@ -261,12 +263,14 @@ def test_unreadable_and_dangling_files(tmp_path, loader, monkeypatch):
 
     monkeypatch.setattr(conf, "read_text", fake_read)
     model = conf.boot_model(str(tmp_path), loader)
-    assert model.boot["time"] == 200
+    assert model.boot["time"] is None
     unreadable = [path for path, _error in model.unreadable]
     assert unreadable == ["/etc/sysctl.d/10-secret.conf", "/etc/sysctl.d/20-b.conf"]
     assert "Permission denied" in model.unreadable[0][1]
     vendor = next(f for f in model.files if f.path == "/usr/lib/sysctl.d/20-b.conf")
-    assert vendor.masked_by is None
+    assert vendor.masked_by == "/etc/sysctl.d/20-b.conf"
+    (masked,) = [d for d in model.definitions["time"] if d.file == "/usr/lib/sysctl.d/20-b.conf"]
+    assert masked.masked_by == "/etc/sysctl.d/20-b.conf" and not masked.wins
 
 
 def test_overrides_model_a_planned_edit(tmp_path, loader):
