@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import socket
 from collections.abc import Mapping
@@ -85,25 +86,33 @@ def default_run_id() -> str:
     return f"{socket.gethostname()}-{parent}-{started}"
 
 
-def _complete(report_dir: str, run_id: str, batch: list[str]) -> bool:
-    """Count this host in the batch of this run, under an flock; True for the host that completes it."""
-    key = hashlib.sha256("\0".join([run_id, *sorted(batch)]).encode("utf-8", "surrogatepass")).hexdigest()[
-        :20
-    ]
+def _complete(report_dir: str, run_id: str, host: str, batch: list[str]) -> bool:
+    """Note this host as done in this run, under an flock; True for the host after which every host still
+    active in its batch is done (the batch shrinks as hosts fail, so the set is compared, not a count).
+    Each batch renders once: the batch's signature is remembered."""
+    key = hashlib.sha256(run_id.encode("utf-8", "surrogatepass")).hexdigest()[:20]
     path = os.path.join(report_dir, ".batches")
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, ".lock"), "a", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        counter = os.path.join(path, key)
+        seen_path = os.path.join(path, key + ".seen")
+        with open(seen_path, "a", encoding="utf-8", errors="surrogateescape") as seen_file:
+            seen_file.write(json.dumps(host) + "\n")
+        with open(seen_path, encoding="utf-8", errors="surrogateescape") as seen_file:
+            seen = {json.loads(line) for line in seen_file if line.strip()}
+        if not set(batch) <= seen:
+            return False
+        signature = hashlib.sha256("\0".join(sorted(batch)).encode("utf-8", "surrogatepass")).hexdigest()
+        done_path = os.path.join(path, key + ".rendered")
         try:
-            with open(counter, encoding="ascii") as handle:
-                seen = int(handle.read().strip() or 0)
-        except (OSError, ValueError):
-            seen = 0
-        seen += 1
-        with open(counter, "w", encoding="ascii") as handle:
-            handle.write(f"{seen}\n")
-        return seen == len(batch)
+            with open(done_path, encoding="ascii") as done_file:
+                if signature in done_file.read().split():
+                    return False
+        except OSError:
+            pass
+        with open(done_path, "a", encoding="ascii") as done_file:
+            done_file.write(signature + "\n")
+        return True
 
 
 def _per_host(task: Any) -> bool:
@@ -165,7 +174,7 @@ class ActionModule(ActionBase):
                 _written, errors = write_records(report_dir, (stamp(r, run_id, moment) for r in records))
                 warnings.extend(errors)
                 if per_host and not args["hosts"]:
-                    render = _complete(report_dir, run_id, batch)
+                    render = _complete(report_dir, run_id, task_vars["inventory_hostname"], batch)
             if not render:
                 for warning in warnings:
                     self._display.warning(f"verify_report: {warning}")

@@ -213,7 +213,7 @@ def _sockets(params: dict[str, Any]) -> dict[str, Any]:
 
 def _timer(params: dict[str, Any]) -> dict[str, Any]:
     if not params["enabled"]:
-        return {"skipped": True, "msg": "timer proof disabled (timer.enabled=false)"}
+        return {"skipped": True, "disabled": True, "msg": "timer proof disabled (timer.enabled=false)"}
     tolerance, expected = params["tolerance"], params["expected_time"]
     if not math.isfinite(tolerance) or not 0 <= tolerance <= 3600:
         return {"failed": True,

@@ -657,7 +657,11 @@ def evaluate_host(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str
             checks.append(check)
             continue
         result = results[spec.source]
-        if not _ran(result):
+        if result.get("skipped") and result.get("disabled"):  # turned off by the policy, not a failure
+            check = _make_check(spec, "skipped", findings_by_check[spec.name], fail_on, header)
+            check["message"] += f"\n{spec.source} not checked: disabled ({result.get('msg', '')})"
+            checks.append(check)
+        elif not _ran(result):
             checks.append(
                 _make_check(
                     spec,
