@@ -25,7 +25,8 @@ def module_names(collection: Path) -> list[str]:
     for package in PACKAGES:
         for path in sorted((collection / package).glob("*.py")):
             if path.name != "__init__.py":
-                names.append("ansible_collections.tcp.keepalive." + package.replace("/", ".") + "." + path.stem)
+                dotted = package.replace("/", ".")
+                names.append(f"ansible_collections.tcp.keepalive.{dotted}.{path.stem}")
     return names
 
 
