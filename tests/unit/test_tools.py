@@ -1,0 +1,109 @@
+# Copyright (c) 2026, tcp.keepalive developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The checks in tools/ that scripts/ run: each finds what it is for and passes what is fine."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def subscripts(tmp_path: Path, source: str) -> list[str]:
+    path = tmp_path / "m.py"
+    path.write_text(source)
+    return [line.rsplit(": ", 1)[-1] for line in load("runtime_subscripts").findings(path)]
+
+
+def test_runtime_alias_cast_and_default_factory_are_found(tmp_path):
+    source = (
+        "from __future__ import annotations\n"
+        "from collections.abc import Sequence\n"
+        "from typing import Optional, cast\n"
+        "from dataclasses import dataclass, field\n"
+        "Values = dict[str, Optional[int]]\n"
+        "Holders = Sequence[int]\n"
+        "x = cast(list[int], [])\n"
+        "@dataclass\n"
+        "class A:\n"
+        "    y: dict[str, int] = field(default_factory=dict)\n"
+        "    z: tuple[int, ...] = ()\n"
+    )
+    assert subscripts(tmp_path, source) == ["dict[str, Optional[int]]", "Sequence[int]", "list[int]"]
+
+
+def test_lazy_annotations_and_typing_generics_pass(tmp_path):
+    source = (
+        "from __future__ import annotations\n"
+        "from typing import Dict, Sequence, Tuple\n"
+        "Values = Dict[str, int]\n"
+        "Holders = Sequence[Tuple[int, int]]\n"
+        "def f(a: dict[str, int], *b: list[int]) -> tuple[int, ...]:\n"
+        "    c: set[int] = set()\n"
+        "    return ()\n"
+    )
+    assert subscripts(tmp_path, source) == []
+
+
+def test_annotations_count_without_the_future_import(tmp_path):
+    assert subscripts(tmp_path, "def f(a: dict[str, int]) -> None:\n    pass\n") == ["dict[str, int]"]
+
+
+def test_the_managed_node_code_has_no_runtime_subscripts():
+    module = load("runtime_subscripts")
+    files = module.python_files([str(REPO / "plugins" / "modules"), str(REPO / "plugins" / "module_utils")])
+    assert files and [line for path in files for line in module.findings(path)] == []
+
+
+def importer_output(contents: list[tuple[str, str]], log: str = "", documented: bool = True) -> str:
+    docs = {"doc": {}} if documented else None
+    result = {
+        "contents": [{"content_type": kind, "name": name} for kind, name in contents],
+        "docs_blob": {
+            "contents": [
+                {"content_type": kind, "content_name": name, "doc_strings": docs}
+                for kind, name in contents
+            ]
+        },
+    }
+    return (
+        "Importing with galaxy-importer 0.4.44\n" + log + "Importer processing completed successfully\n"
+        + json.dumps(result, indent=2) + "\n"
+    )
+
+
+def test_a_clean_import_passes():
+    check = load("galaxy_importer_check")
+    assert check.problems(importer_output([("module", "settings"), ("filter", "verify_checks")])) == []
+
+
+def test_lint_warnings_duplicates_undocumented_and_incomplete_runs_fail():
+    check = load("galaxy_importer_check")
+    warned = importer_output([("module", "settings")], log="WARNING: roles/x/tasks/main.yml:3: bad\n")
+    assert check.problems(warned) == ["WARNING: roles/x/tasks/main.yml:3: bad"]
+    twice = importer_output([("filter", "verify_checks"), ("filter", "verify_checks")])
+    assert check.problems(twice) == ["filter verify_checks is listed 2 times"]
+    undocumented = importer_output([("module", "settings")], documented=False)
+    assert check.problems(undocumented) == ["module settings has no documentation"]
+    assert "did not complete" in check.problems("Importing with galaxy-importer 0.4.44\n")[0]
+
+
+def test_the_get_pip_stand_in_goes_where_ansible_test_looks(tmp_path):
+    pip = load("ansible_test_pip")
+    assert pip.pinned_pip_version("    return dict(pip='24.0', setuptools='1')") == "24.0"
+    assert pip.cache_path("24.0", tmp_path) == tmp_path / ".ansible/test/cache/get_pip_24_0.py"
+    compile(pip.STANDIN, "get_pip.py", "exec")
