@@ -80,6 +80,7 @@ if [[ $venv_rc -eq 0 ]]; then
   [[ $CHECK_MYPY == 1 ]] && stage mypy mypy
   stage python-range bash scripts/python-range.sh
   stage reuse reuse lint
+  stage real-servers bash scripts/real-servers.sh
   stage pytest python -m pytest tests/unit tests/integration
   stage ansible-test-units env ANSIBLE_TEST_COMMAND=units bash scripts/sanity.sh
   stage sanity bash scripts/sanity.sh

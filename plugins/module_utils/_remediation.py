@@ -79,10 +79,10 @@ REMEDIES: tuple[Remedy, ...] = (
            directive="tcp_keepalive_time"),
     Remedy("socat", "socat",
            "socat: add `keepalive,keepidle=300,keepintvl=30,keepcnt=3` to the TCP address, e.g. "
-           "`socat TCP-LISTEN:5000,fork,reuseaddr,keepalive,keepidle=300 ...` (set on the "
-           "listener, inherited "
-           "by accepted connections).", names=("socat",),
-           directive="keepalive,keepidle="),
+           "`socat TCP-LISTEN:5000,fork,reuseaddr,keepalive,keepidle=300 ...` (socat sets it on "
+           "each accepted connection, not on the listener).", names=("socat",),
+           directive="keepalive,keepidle=",
+           default_on=None),
     Remedy("java", "Java",
            "Java: call `socket.setKeepAlive(true)` (or "
            "`setOption(StandardSocketOptions.SO_KEEPALIVE, true)`) "
