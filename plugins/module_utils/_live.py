@@ -436,7 +436,7 @@ class Remediation:
             sockets=self.changed,
             sockets_truncated=len(self.changed) < counts["sockets_changed"],
             destroyed=self.destroyed,
-            skipped=self.skipped,
+            skipped_sockets=self.skipped,
             skipped_reasons=dict(self.skip_reasons),
             socket_errors=self.errors,
             services=services,

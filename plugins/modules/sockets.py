@@ -23,10 +23,11 @@ description:
   - The change lasts until the service restarts. RV(services[].persistent_fix) names the setting that makes
     it permanent for well-known daemons (the same table as M(tcp.keepalive.sockets_info)'s hints).
   - Same safety rules as M(tcp.keepalive.sockets_info)'s option reads, each skip reported with its reason in
-    RV(skipped) and RV(skipped_reasons) needs ptrace rights over the owner (root, or the same user; inside
-    Docker also C(CAP_SYS_PTRACE)); owners in a non-root cgroup-v1 C(net_cls) or C(net_prio) cgroup are
-    skipped (receiving the copy would rewrite the socket's class id); the copy's inode is checked again
-    before anything is set. Sockets without a visible owner are skipped. TCP only (IPv4 and IPv6).
+    RV(skipped_sockets) and RV(skipped_reasons). It needs ptrace rights over the owner (root, or the same
+    user; inside Docker also C(CAP_SYS_PTRACE)); owners in a non-root cgroup-v1 C(net_cls) or C(net_prio)
+    cgroup are skipped (receiving the copy would rewrite the socket's class id); the copy's inode is
+    checked again before anything is set. Sockets without a visible owner are skipped. TCP only (IPv4 and
+    IPv6).
   - Errors on single sockets are collected in RV(socket_errors), not fatal.
   - Optional O(destroy_ghosts=true) closes, with C(SOCK_DESTROY) (the C(ss -K) mechanism, kernel option
     C(CONFIG_INET_DIAG_DESTROY)), the selected connections that have no keepalive and have been idle for at
@@ -134,7 +135,7 @@ options:
   only_missing:
     description:
       - Touch only sockets without C(SO_KEEPALIVE); a socket where the application turned keepalive on itself
-        is skipped (reason in RV(skipped)), so its own values are never lowered or changed.
+        is skipped (reason in RV(skipped_sockets)), so its own values are never lowered or changed.
       - V(false) also brings sockets that have keepalive to O(idle), O(intvl), O(count), O(user_timeout).
     type: bool
     default: true
@@ -156,8 +157,8 @@ options:
     default: 3600
   detail:
     description:
-      - Entries kept in each of RV(sockets), RV(skipped), RV(destroyed) and RV(socket_errors) (the counts
-        always cover every socket), or V(full) for all.
+      - Entries kept in each of RV(sockets), RV(skipped_sockets), RV(destroyed) and RV(socket_errors) (the
+        counts always cover every socket), or V(full) for all.
     type: raw
     default: 1000
 notes:
@@ -302,8 +303,10 @@ destroyed:
   type: list
   elements: dict
   sample: []
-skipped:
+skipped_sockets:
   description:
+    - Named C(skipped_sockets), not C(skipped), because Ansible treats a task result with a true C(skipped)
+      as a skipped task.
     - Sockets left alone (at most O(detail)), same fields as RV(sockets) without before/after, plus C(reason),
       for example C(already has SO_KEEPALIVE ...), C(no ptrace rights over the owner ...), C(owner is in a
       non-root cgroup-v1 net_cls/net_prio cgroup ...), C(no owning process visible).

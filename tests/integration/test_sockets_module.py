@@ -345,7 +345,7 @@ def test_destroy_ghosts():
     # the server's 3 plain connections (no keepalive, idle >= 0) are candidates; the application's
     # keepalive connection is not (only_missing skips it)
     assert checked["sockets_destroyed"] == 3 and checked["changed"] is True, checked
-    assert checked["sockets_skipped"] == 1, checked["skipped"]
+    assert checked["sockets_skipped"] == 1, checked["skipped_sockets"]
     assert all(entry["destroyed"] is False for entry in checked["destroyed"])
     assert out["ss_checked"] == [3, 0]  # check mode destroyed nothing
     done = out["done"]
