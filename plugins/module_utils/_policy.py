@@ -278,6 +278,10 @@ def _overridden(model: Any) -> list[Finding]:
                 if tuple(definition.overridden_by) == (definition.file, definition.line):
                     continue  # the same line read twice (procps: 99-sysctl.conf symlink, then sysctl.conf)
                 winner = _find_definition(model, key, definition.overridden_by)
+                if winner is not None and definition.int_value is not None and (
+                    definition.int_value == winner.int_value
+                ):
+                    continue  # overridden by the same value: nothing changes at boot (issue 11 item 7)
                 by = "{}:{}".format(*definition.overridden_by)
                 value = f" (value {winner.value})" if winner is not None else ""
                 message = f"{text} is overridden at boot by {by}{value}"

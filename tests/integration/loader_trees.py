@@ -255,12 +255,41 @@ def predict(loader: str) -> dict:
     return {key: DEFAULTS[key] if boot[key] is None else boot[key] for key in KEYS}
 
 
+def tree_of(files: dict) -> dict:
+    """A driver tree from a case's {host path: text | "->target" | "<dir>"}."""
+    tree: dict = {"/etc/sysctl.conf": ("file", b"")}
+    for path, spec in files.items():
+        if spec.startswith("->"):
+            tree[path] = ("link", spec[2:])
+        elif spec == "<dir>":
+            tree[path] = ("dir",)
+        else:
+            tree[path] = ("file", spec.encode("utf-8", errors="surrogateescape"))
+    return tree
+
+
+def run_cases(path: str, loaders: list[str], dirs: list[str], scratch: str) -> int:
+    """The real loaders' values for each fixed case, and the model's, one JSON line per case."""
+    with open(path, encoding="utf-8") as handle:
+        cases = json.load(handle)
+    state: dict = {"bound": f"{scratch}/sysctl.conf"}
+    for name, files in cases.items():
+        install(tree_of(files), dirs, scratch, state)
+        record: dict = {"case": name}
+        for loader in loaders:
+            real, sentinel = run_loader(loader)
+            record[loader] = {"real": real, "model": predict(loader), "sentinel": sentinel}
+        print(json.dumps(record), flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--trees", type=int, default=300)
     parser.add_argument("--loaders", default="procps,systemd")
     parser.add_argument("--check-only", action="store_true", help="only check the mount namespace, then exit")
+    parser.add_argument("--cases", help="JSON {name: {host path: text | '->target' | '<dir>'}}: run those")
     args = parser.parse_args()
     require_private_mount_namespace()
     if args.check_only:
@@ -271,6 +300,8 @@ def main() -> int:
         sys.exit("systemd-sysctl is not installed")
     dirs = sysctl_dirs()
     scratch = prepare(dirs)
+    if args.cases:
+        return run_cases(args.cases, loaders, dirs, scratch)
     rng = random.Random(args.seed)
     counts = {loader: 0 for loader in loaders}
     changed = {loader: 0 for loader in loaders}  # trees where the loader set at least one key

@@ -169,14 +169,15 @@ def test_overridden_and_conflicting_definitions():
     assert "boot uses 300 (set at /etc/sysctl.conf:7)" in conflict.message
 
 
-def test_same_value_twice_is_overridden_but_not_conflicting():
+def test_same_value_twice_is_neither_overridden_nor_conflicting():
+    # Issue 11 item 7: an override with the same value changes nothing at boot, so it is no finding.
     model = model_with(
         Definition("time", "/etc/sysctl.d/10-app.conf", 1, "0600", 600),
         Definition("time", "/etc/sysctl.d/20-app.conf", 1, "600", 600),
     )
     found = _policy.findings(facts(runtime={"time": 600, "intvl": 75, "probes": 9}, model=model),
                              _policy.Policy())
-    assert ids(found) == [("overridden_at_boot", "time", None)]
+    assert ids(found) == []
 
 
 def test_definition_in_masked_file():
