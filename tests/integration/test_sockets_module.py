@@ -356,3 +356,44 @@ def test_destroy_ghosts():
     assert all(item in (True, "ConnectionAbortedError", "ConnectionResetError", "BrokenPipeError")
                for item in out["client_errors"]), out["client_errors"]
     assert out["alive"] is True
+
+
+# A seccomp filter that answers pidfd_getfd (438) with EPERM, as Docker's default profile does for a
+# container without CAP_SYS_PTRACE: the module then meets the kernel's real EPERM on a visible owner.
+SECCOMP_WRAPPER = r"""
+import ctypes, os, struct, sys
+filters = [(0x20, 0, 0, 0), (0x15, 0, 1, 438), (0x06, 0, 0, 0x00050000 | 1), (0x06, 0, 0, 0x7fff0000)]
+program = b"".join(struct.pack("=HBBI", *item) for item in filters)
+buffer = ctypes.create_string_buffer(program)
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+prog = Prog(len(filters), ctypes.addressof(buffer))
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(38, 1, 0, 0, 0) == 0                                  # PR_SET_NO_NEW_PRIVS
+assert libc.prctl(22, 2, ctypes.byref(prog), 0, 0) == 0, ctypes.get_errno()  # PR_SET_SECCOMP, FILTER
+os.execv(sys.executable, [sys.executable] + sys.argv[1:])
+"""
+
+
+def _ptrace_denied() -> dict:
+    lab = Lab(plain=2, app=0)
+    try:
+        args = {"ports": [PLAIN], "pids": [lab.server.pid], "include_loopback": True, "idle": 2}
+        payload = {"ANSIBLE_MODULE_ARGS": args}
+        done = subprocess.run([sys.executable, "-c", SECCOMP_WRAPPER, str(MODULE), json.dumps(payload)],
+                              capture_output=True, text=True, timeout=120, check=False,
+                              env=dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT))
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        return {"result": result, "after": lab.report(), "stderr": done.stderr}
+    finally:
+        lab.close()
+
+
+def test_no_ptrace_rights_skips_with_the_reason_and_changes_nothing():
+    out = in_private_netns(_ptrace_denied)
+    result = out["result"]
+    assert result.get("failed") is not True, result
+    assert result["changed"] is False and result["sockets_changed"] == 0, result
+    assert result["sockets_selected"] == 3            # the plain listener and its 2 connections
+    assert result["skipped_reasons"] == {"no ptrace rights over the owner (pidfd_getfd: EPERM)": 3}
+    assert all(row["ka"] == 0 for row in out["after"] if row["port"] == PLAIN)

@@ -20,6 +20,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
 from ansible_collections.tcp.keepalive.plugins.module_utils._live import (
     SKIP_ALREADY,
     LiveOptions,
+    Picker,
     Remediation,
     Target,
     parse_live_options,
@@ -198,6 +199,26 @@ def test_safety_skips_only_missing_and_counts():
     service = next(item for item in result["services"] if item["name"] == "app.service")
     assert service["listeners_changed"] == 1 and "restarts" in service["lasts"]
     assert "libkeepalive" in service["persistent_fix"] or "KeepAlive" in service["persistent_fix"]
+
+
+def test_owner_in_v1_net_cls_cgroup_found_from_proc_tree_is_skipped(tmp_path):
+    """The chain from /proc/<pid>/cgroup (a fixture tree) through the shared Selector to the skip."""
+    cgroups = {10: "12:net_cls,net_prio:/kubepods/pod1\n0::/\n", 11: "0::/system.slice/b.service\n"}
+    for pid, text in cgroups.items():
+        base = tmp_path / "proc" / str(pid)
+        base.mkdir(parents=True)
+        (base / "cgroup").write_text(text)
+        (base / "comm").write_text("app\n")
+    picker = Picker(options(), root=str(tmp_path))
+    picker.selector.owner_map = {1: [(10, 3)], 2: [(11, 3)]}
+    writer = FakeWriter({(10, 3): OFF, (11, 3): OFF})
+    run = Remediation(options(), check_mode=False, writer=writer)
+    for inode in (1, 2):
+        chosen = picker.wanted(sock(inode=inode))
+        assert chosen is not None
+        run.handle(Target(CONTEXT, sock(inode=inode), chosen[0], chosen[1]))
+    assert writer.set_calls == [(11, 3)]
+    assert run.result(2)["skipped_reasons"] == {SKIP_NET_CLS: 1}
 
 
 def test_inspector_in_net_cls_cgroup_touches_nothing():
