@@ -135,6 +135,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import Findi
 from ansible_collections.tcp.keepalive.plugins.module_utils._policy import PolicyError, audit
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
     OptionError,
+    ResultTooLarge,
     parse_options,
     scan_sockets,
 )
@@ -198,6 +199,8 @@ def _sockets(params: dict[str, Any]) -> dict[str, Any]:
         return {"failed": True, "msg": f"sockets.{exc}"}
     try:
         result = scan_sockets(options)
+    except ResultTooLarge as exc:
+        return {"failed": True, "msg": f"sockets.{exc}"}
     except OSError as exc:
         return {"failed": True, "msg": f"cannot scan the TCP sockets: {exc}"}
     warnings = []

@@ -479,3 +479,61 @@ def test_real_server(started):
         again.close()
     assert proc.poll() is None, f"{server.name} died"
     assert len(os.listdir("/proc/self/fd")) == own_fds
+
+
+def _start(server: Server) -> subprocess.Popen:
+    if server.setup is not None:
+        server.setup(WORK)
+    proc = subprocess.Popen(["ip", "netns", "exec", SERVER_NS, *server.argv],
+                            env=dict(os.environ, **server.env), stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT
+    while not listening(server.port) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert listening(server.port), server.name
+    return proc
+
+
+def _checks(result: dict) -> dict:
+    from ansible_collections.tcp.keepalive.plugins.plugin_utils._checks import evaluate_host
+
+    policy = {"expected": {"time": 600, "intvl": 60, "probes": 5}, "max_detection_time": 900,
+              "fail_on": ["high", "medium"], "require_root": True, "idle_threshold": 900}
+    raw = {"host": "real", "reach": {"ansible_facts": {"ansible_user_uid": 0, "ansible_user_id": "root"}},
+           "sockets": result}
+    record = evaluate_host(raw, policy)
+    return {check["name"]: check for check in record["checks"]}
+
+
+@pytest.mark.parametrize("probe", [False, True])
+def test_verify_checks_pass_a_host_whose_servers_set_keepalive_after_accept(topology, probe):
+    """The verify role's checks (plugin_utils/_checks.py, what tcp.keepalive.verify_checks runs) on a host
+    whose only servers set keepalive after accept: one with a client connected, one without. A plain
+    server added to the same host makes the same check fail, so the check can fail."""
+    names = ("go-default", "node-setkeepalive", "python-asyncio-keepalive")
+    procs = [_start(SERVERS[name]) for name in names]
+    held = client(SERVERS["node-setkeepalive"].port)
+    try:
+        options = {"probe_listeners": probe, "detail": 100, "idle_threshold": 900, "max_detection_time": 900}
+        result = in_server_ns(lambda: scan_sockets(parse_options(options)))
+        verdicts = {s["name"]: [entry["verdict"] for entry in s["listeners"]] for s in result["services"]
+                    if s["listeners"]}
+        assert len(verdicts) == 3, verdicts
+        checks = _checks(result)
+        assert checks["listeners"]["status"] in ("pass", "warn"), checks["listeners"]["message"]
+        assert checks["ghosts"]["status"] == "pass", checks["ghosts"]["message"]
+        assert not [f for f in result["findings"] if f["severity"] in ("high", "medium")
+                    and f["service"] in {SERVERS[n].argv[0].rsplit("/", 1)[-1] for n in names}]
+        plain = SERVERS["node-plain"]
+        procs.append(_start(plain))
+        extra = client(plain.port)
+        try:
+            result = in_server_ns(lambda: scan_sockets(parse_options(options)))
+            assert _checks(result)["listeners"]["status"] == "fail"
+        finally:
+            extra.close()
+    finally:
+        held.close()
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
