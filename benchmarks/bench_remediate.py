@@ -7,7 +7,8 @@
 
 One server process of a connection farm (benchmarks/connfarm.py, a listener without SO_KEEPALIVE) holds N
 accepted connections. In the same run, on the same (pid, fd) pairs, it times:
-  1. read      SockOptReader.read: sockets_info's option-read path (pidfd_getfd, 5 getsockopt, close) -- the
+  1. read      SockOptReader.read(params_if_off=False), the call sockets_info's scan makes (pidfd_getfd,
+               getsockopt of SO_KEEPALIVE and TCP_USER_TIMEOUT, TCP_KEEP* only when on, close) -- the
                baseline;
   2. apply     SockOptWriter.apply: tcp.keepalive.sockets's path (pidfd_getfd, read, 4 setsockopt, read
                back, close); checks every socket changed;
@@ -59,7 +60,8 @@ def main() -> int:
         seconds: dict[str, float] = {}
         with _sockopts.SockOptWriter() as writer:
             start = time.perf_counter()
-            read = [writer.read(pid, fd, inode) for pid, fd, inode in pairs]
+            # exactly the call sockets_info's Scan.read_sockopts makes
+            read = [writer.read(pid, fd, inode, params_if_off=False) for pid, fd, inode in pairs]
             seconds["read"] = time.perf_counter() - start
             start = time.perf_counter()
             applied = [writer.apply(pid, fd, inode, SETTING) for pid, fd, inode in pairs]
