@@ -15,6 +15,10 @@ description:
     with every file and line that sets them and which one wins.
   - The boot model follows the loader's precedence rules (sysctl.d directories, masking, basename order,
     C(/etc/sysctl.conf) read last by procps). It is the same model M(tcp.keepalive.settings) uses.
+  - Modelled loader versions are systemd-sysctl 252 and procps-ng 4.0.2 (each checked against the real
+    binary on thousands of random trees), and procps-ng 3.3.16 and older (C(/run/sysctl.d) before
+    C(/etc/sysctl.d), no globs; from its source), chosen by the installed C(sysctl --version).
+    RV(loader.version) names the version found.
   - These sysctls are per network namespace (Linux 4.5 and later) and a new namespace starts at the kernel
     defaults 7200/75/9. With O(namespaces=all) every network namespace on the host (containers, C(ip netns))
     is entered in a short-lived child process and read there; one that cannot be entered is listed with
@@ -116,6 +120,15 @@ loader:
       description: Why this loader (requested, or what auto-detection saw).
       type: str
       sample: "/run/systemd/system exists (systemd is PID 1): systemd-sysctl applies sysctl.d at boot"
+    version:
+      description:
+        - The installed loader's version, from C(sysctl --version) or C(systemd-sysctl --version);
+          V(null) when it cannot be run.
+        - The rules modelled are those of systemd-sysctl 252 and procps-ng 4.0.2 (procps-ng 3.3.17 and
+          later share its directory order); for procps-ng 3.3.16 and older (the RHEL 8 family)
+          C(/run/sysctl.d) is read before C(/etc/sysctl.d) and globs are not expanded.
+      type: str
+      sample: "procps-ng 4.0.2"
 settings:
   description:
     - One entry per key, V(time), V(intvl) and V(probes), for the namespace the module runs in.
@@ -292,6 +305,7 @@ compliant:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tcp.keepalive.plugins.module_utils._policy import PolicyError, audit
+from ansible_collections.tcp.keepalive.plugins.module_utils._sysctl_conf import loader_version
 
 ARGUMENT_SPEC = {
     # Keys and values of `expected` are checked by _policy.parse_policy, not by suboptions: ansible-core's
@@ -316,6 +330,7 @@ def main() -> None:
     if result["hidden_processes"]:
         module.warn(f"{result['hidden_processes']} process(es) hidden: permission denied reading their "
                     "/proc/<pid>/ns/net, so their network namespace may be missing from `namespaces`")
+    result["loader"]["version"] = loader_version(result["loader"]["name"])  # what boot_model() modelled
     module.exit_json(changed=False, **result)
 
 

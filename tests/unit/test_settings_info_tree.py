@@ -227,3 +227,27 @@ def test_expected_and_max_detection_time(tmp_path):
     assert result["findings"][1]["message"] == ("net.ipv4.tcp_keepalive_time is 600 after boot (set at "
                                                 "/etc/sysctl.d/60-ka.conf:1), expected 300")
     assert result["findings"][1]["file"] == "/etc/sysctl.d/60-ka.conf"
+
+
+@pytest.mark.parametrize("loader", ["procps", "systemd"])
+def test_result_names_the_installed_loader_version(capsys, loader):
+    """settings_info run as on a node: RV(loader.version) is what `--version` of the real loader says."""
+    import json
+    import re
+    import subprocess
+
+    from ansible_collections.tcp.keepalive.plugins.modules import settings_info
+    from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
+
+    binary = {"procps": "sysctl", "systemd": "/lib/systemd/systemd-sysctl"}[loader]
+    command = [binary, "--version"]
+    try:
+        output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+    except OSError:
+        pytest.skip(f"{command[0]} is not installed")
+    with patch_module_args({"loader": loader}), pytest.raises(SystemExit):
+        settings_info.main()
+    result = json.loads(capsys.readouterr().out)
+    number = re.search(r"(\d+(\.\d+)*)", output).group(1)
+    assert result["loader"]["name"] == loader
+    assert result["loader"]["version"] == ("procps-ng " if loader == "procps" else "systemd ") + number
