@@ -198,7 +198,13 @@ loader:
     reason:
       description: What the module saw to choose it.
       type: str
-  sample: {"name": "systemd", "reason": "/run/systemd/system exists (systemd is PID 1): ..."}
+    version:
+      description:
+        - The installed loader's version (C(sysctl --version), C(systemd-sysctl --version)); V(null) when
+          unknown. procps-ng 3.3.16 and older read C(/run/sysctl.d) before C(/etc/sysctl.d) and expand no
+          globs; the model follows that. Modelled and checked: systemd-sysctl 252, procps-ng 4.0.2.
+      type: str
+  sample: {"name": "systemd", "reason": "/run/systemd/system exists ...", "version": "systemd 252"}
 live_before:
   description: Live values before the module ran, per key (C(null) when the key does not exist here).
   returned: always
@@ -442,7 +448,7 @@ class Settings:
             return None
         self.result.update(
             file=plan.target,
-            loader={"name": plan.loader, "reason": plan.loader_reason},
+            loader={"name": plan.loader, "reason": plan.loader_reason, "version": plan.loader_version},
             boot_before=plan.boot_before,
             boot_after=plan.boot_after,
             conflicts=[conflict.as_dict() for conflict in plan.conflicts],
