@@ -5,9 +5,17 @@
 #                                  (this is what scripts/test.sh runs)
 # Checks: antsibull-docs lint-collection-docs --plugin-docs (schema and markup of every module, plugin and
 # role doc), antsibull-changelog lint (changelogs/fragments), the generated reference and role READMEs in
-# step with the collection's own docs, and relative links inside docs/ pointing at files that exist.
+# step with the collection's own docs, relative links inside docs/ pointing at files that exist
+# (tools/doc_checks.py, which tests/unit/test_docs.py uses too), and docs/docsite/ (tools/docsite.py).
 source "$(dirname "$0")/lib.sh"
 [[ -x "$VENV/bin/antsibull-docs" ]] || bash "$REPO/scripts/venv.sh"
+# pandoc (Debian's) turns the how-tos into the RST that antsibull-docs includes (tools/docsite.py).
+if ! command -v pandoc >/dev/null 2>&1; then
+  log "installing pandoc"
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pandoc || { apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pandoc; }; } >/dev/null 2>&1 \
+    || die "pandoc could not be installed (apt-get install pandoc)"
+fi
 mkdir -p "$COLLECTIONS_ROOT/ansible_collections/tcp"
 ln -sfn "$REPO" "$COLLECTIONS_ROOT/ansible_collections/tcp/keepalive"
 
@@ -25,6 +33,8 @@ if [[ $mode == write ]]; then
   python "$REPO/tools/docs_reference.py"
   step "regenerating role README variable tables from meta/argument_specs.yml"
   python "$REPO/tools/role_readme.py"
+  step "regenerating docs/docsite/rst/ from docs/how-to/ (pandoc)"
+  python "$REPO/tools/docsite.py"
 fi
 
 step "antsibull-docs lint-collection-docs --plugin-docs"
@@ -36,22 +46,7 @@ step "antsibull-changelog lint"
 (cd "$REPO" && antsibull-changelog lint) || { printf 'FAIL: antsibull-changelog lint (above)\n' >&2; rc=1; }
 
 step "CHANGELOG.md covers every fragment in changelogs/fragments"
-python - "$REPO" <<'PY' || rc=1
-import sys
-from pathlib import Path
-import yaml
-repo = Path(sys.argv[1])
-fragments = {p.name for p in (repo / "changelogs" / "fragments").glob("*.y*ml")}
-data = yaml.safe_load((repo / "changelogs" / "changelog.yaml").read_text(encoding="utf-8")) or {}
-released = {f for release in (data.get("releases") or {}).values() for f in release.get("fragments") or ()}
-missing = sorted(fragments - released)
-if missing:
-    print("fragments not in any release of changelogs/changelog.yaml (CHANGELOG.md lacks them): "
-          + ", ".join(missing) + "\nrefresh the release: antsibull-changelog release --update-existing "
-          "--reload-plugins --use-ansible-doc (before 0.1.0 ships: delete changelogs/changelog.yaml and "
-          "run antsibull-changelog release --reload-plugins --use-ansible-doc)", file=sys.stderr)
-    sys.exit(1)
-PY
+python "$REPO/tools/doc_checks.py" changelog || rc=1
 
 step "docs/reference/ in step with the collection's docs"
 python "$REPO/tools/docs_reference.py" --check || rc=1
@@ -60,24 +55,10 @@ step "role READMEs in step with meta/argument_specs.yml"
 python "$REPO/tools/role_readme.py" --check || rc=1
 
 step "relative links in docs/ and README.md"
-python - "$REPO" <<'PY' || rc=1
-import re, sys
-from pathlib import Path
-repo = Path(sys.argv[1])
-link = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
-bad = []
-for page in [repo / "README.md", *sorted((repo / "docs").rglob("*.md")), *sorted(repo.glob("roles/*/README.md"))]:
-    if not page.is_file():
-        continue
-    for target in link.findall(page.read_text(encoding="utf-8")):
-        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
-            continue
-        path = target.split("#", 1)[0]
-        if path and not (page.parent / path).exists():
-            bad.append(f"{page.relative_to(repo)}: broken link {target}")
-print("\n".join(bad), file=sys.stderr)
-sys.exit(1 if bad else 0)
-PY
+python "$REPO/tools/doc_checks.py" links || rc=1
+
+step "docs/docsite/rst/ (antsibull-docs extra docs) in step with docs/how-to/"
+python "$REPO/tools/docsite.py" --check || rc=1
 
 if [[ $rc -ne 0 ]]; then
   [[ $mode == check ]] && log "to regenerate the generated parts: bash scripts/docs.sh"

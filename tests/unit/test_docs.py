@@ -10,10 +10,12 @@ antsibull-changelog lint, docs/reference/ regenerated from ansible-doc and compa
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
     FINDING_SEVERITY,
@@ -25,7 +27,6 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 BIN = Path(sys.executable).parent
-LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def _collections_root() -> str:
@@ -71,18 +72,27 @@ def test_findings_page_lists_every_finding_id_with_its_severity() -> None:
     assert not wrong, f"severity in docs vs code: {wrong}"
 
 
+def _doc_checks() -> ModuleType:
+    # The one link checker, shared with scripts/docs.sh.
+    spec = importlib.util.spec_from_file_location("doc_checks", REPO / "tools" / "doc_checks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_relative_links_in_docs_resolve() -> None:
-    broken = []
-    for page in _markdown_pages():
-        if not page.is_file():
-            continue
-        for target in LINK.findall(page.read_text(encoding="utf-8")):
-            if re.match(r"^[a-z]+:", target) or target.startswith("#"):
-                continue
-            path = target.split("#", 1)[0]
-            if path and not (page.parent / path).exists():
-                broken.append(f"{page.relative_to(REPO)} -> {target}")
+    broken = _doc_checks().broken_links(REPO)
     assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_the_link_checker_finds_a_broken_link(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "here.md").write_text("ok")
+    (tmp_path / "README.md").write_text(
+        "[a](docs/here.md) [b](docs/gone.md#x) [c](https://x.invalid/y) [d](#top) [e](docs/here.md#s)"
+    )
+    assert _doc_checks().broken_links(tmp_path) == ["README.md -> docs/gone.md#x"]
 
 
 def test_numbers_in_the_prose_match_the_code() -> None:
