@@ -481,6 +481,10 @@ def parse_systemd(text: str) -> list[LoaderLine]:
     """The lines of `text` that systemd-sysctl 252 (parse_file()) acts on for our keys, or refuses."""
     found = []
     for number, segment in _systemd_segments(text):
+        if not segment or segment[0] in COMMENT_CHARS:
+            continue
+        if "=" in segment and segment[0] not in "=" + SYSTEMD_BLANKS and not _may_concern_us(segment):
+            continue  # fast path: an assignment of another key (most lines of a large file)
         line = segment.strip(SYSTEMD_BLANKS)
         if not line or line[0] in COMMENT_CHARS:
             continue
@@ -520,12 +524,11 @@ def parse_procps(text: str, pattern: re.Pattern | None = None) -> list[LoaderLin
     lines = text.split("\n")
     last = len(lines)
     for number, body in enumerate(lines, 1):
-        if number == last:
-            if not body:
-                break
-            line = body
-        else:
-            line = body + "\n"  # getline() keeps the "\n"
+        if not body or body[0] in COMMENT_CHARS:
+            continue  # blank (or the end of the file) or a comment: len < 2 or '#'/';' first
+        if "=" in body and body[0] not in "=" + C_SPACES and not _may_concern_us(body):
+            continue  # fast path: an assignment of another key (most lines of a large file)
+        line = body if number == last else body + "\n"  # getline() keeps the "\n"
         if len(line) < 2:
             continue
         key = line.lstrip(C_SPACES)
