@@ -4,7 +4,7 @@
 """Throw-away containers for the per-host and fleet benchmarks, and an inventory that reaches them.
 
 Local images only (scripts/images.sh builds them; nothing is pulled). Each container may write its own
-network namespace's sysctls: NET_ADMIN + SYS_ADMIN and /proc/sys remounted read-write, as DESIGN.md says
+network namespace's sysctls: NET_ADMIN + SYS_ADMIN and /proc/sys remounted read-write (docs/development.md)
 (`privileged: true` fails on these machines). No network (`--network none`): the docker connection
 plugin talks through `docker exec`, and the benchmarks only touch the container's own namespace.
 """

@@ -7,7 +7,7 @@ does it look like a ghost.
 Entry points: `classify(sock, opts, sysctls, idle_threshold, resampled)` -> `Classified`;
 `timer_verdict(sock)`; `effective_detection_time(...)`; `endpoint(family, address, port)`.
 
-Sources (see DESIGN.md and net/ipv4/inet_diag.c, net/ipv4/tcp_timer.c):
+Sources (see docs/development.md, "Kernel facts", and net/ipv4/inet_diag.c, net/ipv4/tcp_timer.c):
 - socket options (pidfd_getfd + getsockopt) are authoritative: keepalive_source "sockopt".
 - otherwise the timer: ESTABLISHED/CLOSE_WAIT with the keepalive timer pending (idiag_timer 2) is true, no
   timer (0) is false -- with SO_KEEPALIVE set, the keepalive timer is armed whenever the connection is

@@ -4,7 +4,7 @@
 """Read another process's socket options: pidfd_open + pidfd_getfd, getsockopt on the copy, close it.
 
 The copy is a second file descriptor for the same socket, held for a few microseconds; getsockopt never
-blocks and never changes the socket. Two rules keep it harmless (see DESIGN.md):
+blocks and never changes the socket. Two rules keep it harmless (docs/development.md, "Kernel facts"):
 - pidfd_getfd needs PTRACE_MODE_ATTACH_REALCREDS over the target (kernel/pid.c, pidfd_getfd()); without
   it the kernel says EPERM and we fall back to the timer, saying why.
 - The kernel runs __receive_sock() on the copy (net/core/sock.c), which rewrites the socket's cgroup-v1
