@@ -146,7 +146,7 @@ def parse_live_options(raw: dict[str, Any]) -> LiveOptions:
     max_sockets = raw.get("max_sockets")
     max_sockets = DEFAULT_MAX_SOCKETS if max_sockets is None else _bounded("max_sockets", max_sockets, 1,
                                                                            2 ** 31 - 1)
-    destroy = bool(raw.get("destroy_ghosts") or False)
+    destroy = bool(raw.get("destroy_ghosts"))
     idle_threshold = raw.get("idle_threshold")
     idle_threshold = DEFAULT_IDLE_THRESHOLD if idle_threshold is None else _bounded(
         "idle_threshold", idle_threshold, 0, MAX_IDLE_THRESHOLD, " seconds")
@@ -362,8 +362,8 @@ class Remediation:
         if result.reason:
             self.skip(target, result.reason, note)
             return
-        listed = bool(result.error) or (result.changed and (self._room(self.changed)
-                                                             or len(self.diff_before) < DIFF_MAX_SOCKETS))
+        wanted = self._room(self.changed) or len(self.diff_before) < DIFF_MAX_SOCKETS
+        listed = bool(result.error) or (result.changed and wanted)
         entry = dict(self.describe(target), before=options_dict(result.before),
                      after=options_dict(result.after)) if listed else {}
         if result.error:

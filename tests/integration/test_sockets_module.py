@@ -126,8 +126,8 @@ class Lab:
         self.server = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, text=True)
         assert self.server.stdout.readline().strip() == "ready"
-        self.clients = [socket.create_connection(("127.0.0.1", PLAIN)) for _ in range(plain)]
-        self.clients += [socket.create_connection(("127.0.0.1", APP_KA)) for _ in range(app)]
+        self.clients = [socket.create_connection(("127.0.0.1", PLAIN)) for _index in range(plain)]
+        self.clients += [socket.create_connection(("127.0.0.1", APP_KA)) for _index in range(app)]
         self.expected = plain + app
         while len([row for row in self.report() if not row["listen"]]) < self.expected:
             time.sleep(0.01)  # accept() runs in the server: wait until it holds them all
