@@ -48,6 +48,7 @@ from _containers import first_failure
 HERE = os.path.dirname(os.path.abspath(__file__))
 NETNS_MARK = "TCP_KEEPALIVE_BENCH_NETNS"
 BASELINE = "ss -tanop"
+FLOOR = "floor (raw dump + fd walk)"
 
 
 def contenders(ansible: bool, full: bool) -> dict[str, list[str]]:
@@ -55,6 +56,7 @@ def contenders(ansible: bool, full: bool) -> dict[str, list[str]]:
     result = {
         "ss -tanop": ["ss", "-tanop"],
         "ss -tano": ["ss", "-tano"],
+        FLOOR: [sys.executable, os.path.join(HERE, "floor_scan.py")],
         "dump only": [*child, "--stage", "dump"],
         "scan, options never": [*child, "--stage", "scan", "--read-socket-options", "never"],
         "scan, options auto": [*child, "--stage", "scan", "--read-socket-options", "auto"],
@@ -76,6 +78,11 @@ def ansible_env() -> dict[str, str]:
     # The json callback prints the whole result: its size is what a controller receives.
     env.update(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
     return env
+
+
+def count_processes() -> int:
+    """Processes on the machine: `ss -tanop` (and any owner lookup) walks every /proc/<pid>/fd."""
+    return sum(1 for name in os.listdir("/proc") if name.isdigit())
 
 
 def count_established() -> int:
@@ -104,6 +111,8 @@ def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool, full:
                     _run_into(runs[name], cmd, env)
             log(f"sockets: {connections} round {round_ + 1}/{repeat} done")
         base = runs[BASELINE].median_s
+        floor = runs[FLOOR].median_s
+        processes = count_processes()
         rows = []
         for name, m in runs.items():
             rows.append({
@@ -113,6 +122,7 @@ def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool, full:
                 "median_s": m.median_s,
                 "inner_scan_s": m.inner_median("scan_s"),
                 "ratio_vs_ss_tanop": ratio(m.median_s, base),
+                "ratio_vs_floor": ratio(m.median_s, floor),
                 "peak_rss_kib": m.peak_rss_kib,
                 "result_bytes": m.inner_median("result_bytes"),
                 "stdout_bytes": m.samples[-1].stdout_bytes if m.samples else None,
@@ -124,7 +134,7 @@ def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool, full:
         for row in rows:
             row["classification"] = classification_check(row["name"], row["keepalive"], farm.keepalive)
         return {"connections": connections, "established_sockets": established, "setup_s": farm.setup_s,
-                "keepalive_plan": farm.keepalive,
+                "keepalive_plan": farm.keepalive, "processes": processes,
                 "holders": len(farm.server_pids) + len(farm.client_pids), "rows": rows}
     finally:
         farm.stop()
@@ -189,19 +199,23 @@ def render(result: dict[str, Any]) -> str:
     parts = []
     for size in result["sizes"]:
         parts.append(f"\n{size['connections']:,} connections = {size['established_sockets']:,} ESTABLISHED "
-                     f"sockets, {size['holders']} holder processes (set up in {size['setup_s']:.1f} s)\n")
+                     f"sockets ({size['keepalive_plan']['connected_with_keepalive']:,} with keepalive), "
+                     f"{size['holders']} holder processes (set up in {size['setup_s']:.1f} s); "
+                     f"{size.get('processes', '?')} processes on the machine during the run "
+                     "(`ss -tanop` walks every /proc/*/fd)\n")
         rows = []
         for r in size["rows"]:
             if not r["ok"]:
-                rows.append([r["name"], "failed", "", "", "", "", (r["error"] or "")[:80].replace("|", "/")])
+                error = (r["error"] or "")[:80].replace("|", "/")
+                rows.append([r["name"], "failed", "", "", "", "", "", error])
                 continue
             inner = fmt_s(r["inner_scan_s"]) if r["inner_scan_s"] else ""
             size = r["result_bytes"] or (r["stdout_bytes"] if r["name"].startswith("ansible") else None)
             check = r.get("classification")
             note = "" if check is None else ("classified as set up" if check == "ok" else f"WRONG: {check}")
             rows.append([r["name"], fmt_s(r["median_s"]), inner, fmt_ratio(r["ratio_vs_ss_tanop"]),
-                         fmt_mib(r["peak_rss_kib"]), _size(size), note])
-        parts.append(table(["contender", "median wall", "in-process", "vs ss -tanop", "peak RSS",
+                         fmt_ratio(r.get("ratio_vs_floor")), fmt_mib(r["peak_rss_kib"]), _size(size), note])
+        parts.append(table(["contender", "median wall", "in-process", "vs ss -tanop", "vs floor", "peak RSS",
                             "result JSON", "note"], rows))
     return "\n".join(parts)
 

@@ -107,9 +107,10 @@ def holders_needed(connections: int, nofile: int, minimum: int) -> int:
 
 
 def keepalive_plan(per_client: list[int], listeners: int) -> dict[str, int]:
-    """Sockets with SO_KEEPALIVE by construction: every 4th client socket (_connect), every accepted
-    socket of an odd listener (it inherits the listener's SO_KEEPALIVE), and the odd listeners."""
-    clients = sum(len(range(0, count, 4)) for count in per_client)
+    """Sockets with SO_KEEPALIVE by construction: every 2nd client socket (_connect), every accepted
+    socket of an odd listener (it inherits the listener's SO_KEEPALIVE), and the odd listeners: about half
+    of the connected sockets."""
+    clients = sum(len(range(0, count, 2)) for count in per_client)
     accepted = sum(1 for index, count in enumerate(per_client) for i in range(count)
                    if ((i + index) % listeners) % 2 == 1)
     return {"connected_with_keepalive": clients + accepted, "connected": 2 * sum(per_client),
@@ -142,11 +143,11 @@ def _serve(listeners: list[socket.socket], expected: int, ready_fd: int) -> None
 
 
 def _connect(targets: list[tuple[str, int]], count: int, index: int, ready_fd: int) -> None:
-    """Open `count` connections round-robin over targets; every 4th sets SO_KEEPALIVE, every 8th KEEPIDLE."""
+    """Open `count` connections round-robin over targets; every 2nd sets SO_KEEPALIVE, every 8th KEEPIDLE."""
     held: list[int] = []
     for i in range(count):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if i % 4 == 0:
+        if i % 2 == 0:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             if i % 8 == 0:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 600)

@@ -211,6 +211,10 @@ def default_resampler(context: NamespaceContext, sockets: list[TcpSocket]) -> di
     return _sockdiag.lookup_tcp(sockets, sock=context.netlink)
 
 
+def _where(sock: TcpSocket) -> str:
+    return f"{endpoint(sock.family, sock.src, sock.sport)}->{endpoint(sock.family, sock.dst, sock.dport)}"
+
+
 def finding_namespace(context: NamespaceContext) -> int | None:
     """Findings name other namespaces by inode and the module's own as null, as settings_info does."""
     return None if context.current else context.inode
@@ -248,6 +252,10 @@ class Scan:
         self.listener_findings: list[Finding] = []
         self.probes = 0
         self.cap = self._cap()
+        self.prefiltered = socket_source is None   # the default source applies the raw filter
+        self.timer_only = options.read_socket_options == "never" or reader is None
+        self.read_all = options.read_socket_options == "always" and reader is not None
+        self.detection_by_context: dict[int, int | None] = {}
 
     # -- the selection, as callers of the pre-split Scan use it (tcp.keepalive.sockets's _live.py) ----
     # New code: use _selection.Selector directly.
@@ -306,10 +314,18 @@ class Scan:
     # -- step 4: one socket -------------------------------------------------------------------------
     def add(self, context: NamespaceContext, sock: TcpSocket) -> None:
         selector = self.selector
-        if not selector.socket_wanted(sock.family, sock.state, sock.src, sock.sport, sock.dport):
-            return   # the raw filter already dropped these from a sock_diag dump; /proc/net/tcp is not
+        # The raw filter already dropped unwanted sockets from a sock_diag dump; /proc/net/tcp (and a
+        # source given by the caller) was not filtered.
+        if (not self.prefiltered or "proc" in self.methods) \
+                and not selector.socket_wanted(sock.family, sock.state, sock.src, sock.sport, sock.dport):
+            return
         owner, holders = selector.owner_of(sock.inode)
         if selector.filters_owners and not selector.owner_wanted(owner):
+            return
+        timer = sock.timer
+        if sock.state in CONNECTED and ((timer == 0 and not self.read_all)
+                                        or (timer == 2 and self.timer_only)):
+            self.add_by_timer(context, sock, owner, holders, timer == 2)
             return
         opts, skipped = self.read_sockopts(sock, owner, holders)
         if opts is None and sock.state in CONNECTED and sock.timer in (1, 4) and sock.cookie is not None \
@@ -317,6 +333,68 @@ class Scan:
             self.pending.append((context, sock, owner, holders, skipped))
             return
         self.record(context, sock, owner, holders, opts, skipped)
+
+    def add_by_timer(self, context: NamespaceContext, sock: TcpSocket, owner: Owner, holders: Holders,
+                     keepalive: bool) -> None:
+        """The bulk of a large host: a connection the timer classifies reliably (no timer: no keepalive,
+        the keepalive timer: keepalive) and whose options are not read (never; auto without a timer).
+        Counts what record() would, without building a Classified unless the socket will be listed."""
+        idle = sock.last_data_recv // 1000 if sock.last_data_recv is not None else None
+        ghost = not keepalive and idle is not None and idle >= self.options.idle_threshold
+        bucket = 0 if ghost else (4 if keepalive else 2)
+        cap = self.cap
+        if cap is None or (cap and len(self.listed[bucket]) < cap):
+            skipped = SKIP_NEVER if self.timer_only else None
+            self.record(context, sock, owner, holders, None, skipped)
+            return
+        self.total += 1
+        self.by_state[sock.state] += 1
+        self.by_keepalive["true" if keepalive else "false"] += 1
+        self.by_source["timer"] += 1
+        stats = owner.stats or self.service(owner)
+        stats.namespaces.add(None if context.current else context.inode)
+        stats.connections += 1
+        if keepalive:
+            stats.with_keepalive += 1
+            detection = self.assumed_detection(context)
+            if detection is not None:
+                if stats.max_detection_time is None or detection > stats.max_detection_time:
+                    stats.max_detection_time = detection
+                limit = self.options.max_detection_time
+                if limit is not None and detection > limit:
+                    stats.detection_exceeded += 1
+                    if stats.wants_example("detection"):
+                        stats.example("detection", f"{_where(sock)} ({detection}s)")
+        else:
+            stats.without_keepalive += 1
+            if stats.wants_example("without"):
+                stats.example("without", _where(sock))
+            if ghost:
+                self.ghosts += 1
+                stats.ghost_candidates += 1
+                if idle > stats.max_ghost_idle:
+                    stats.max_ghost_idle = idle
+                if stats.wants_example("ghost"):
+                    stats.example("ghost", f"{_where(sock)} (idle {idle}s)")
+        ports = self.listener_ports.get(id(context))
+        if ports and sock.sport in ports:
+            key = (id(context), stats.name, sock.sport)
+            evidence = self.evidence.get(key)
+            if evidence is None:
+                evidence = self.evidence[key] = Evidence()
+            if keepalive:
+                evidence.with_keepalive += 1
+            else:
+                evidence.without_keepalive += 1
+
+    def assumed_detection(self, context: NamespaceContext) -> int | None:
+        """Detection time of a keepalive socket seen by its timer: the namespace's sysctls (cached)."""
+        key = id(context)
+        if key not in self.detection_by_context:
+            values = [context.sysctls.get(name) for name in ("time", "intvl", "probes")]
+            self.detection_by_context[key] = (
+                None if None in values else effective_detection_time(values[0], values[1], values[2], 0))
+        return self.detection_by_context[key]
 
     def wants_sockopts(self, sock: TcpSocket) -> bool:
         mode = self.options.read_socket_options

@@ -561,3 +561,26 @@ def test_namespace_gone_before_entry_is_gone_not_an_error():
 def test_module_refuses_inputs_that_would_give_a_false_all_clear(capsys, params, option):
     result = run_module(capsys, params)
     assert result["failed"] is True and result["msg"].startswith(option), result["msg"]
+
+
+@pytest.mark.parametrize("mode", ["never", "auto"])
+def test_bulk_path_counts_exactly_what_the_listing_path_counts(root, mode):
+    """Connections the timer classifies are counted without building objects unless listed: the totals,
+    services and findings must not depend on how many sockets are listed."""
+    many = [sock._replace(sport=sock.sport, last_data_recv=(index % 7) * 1000)
+            for index in range(200) for sock in RECORDED]
+    reader = _options_reader(True) if mode == "auto" else None
+    raw = {"idle_threshold": 3, "max_detection_time": 100}
+    listed = scan(root, sockets=many, reader=reader, detail="full", **raw)
+    bulk = scan(root, sockets=many, reader=reader, detail="summary", **raw)
+    some = scan(root, sockets=many, reader=reader, detail=5, **raw)
+    volatile = {"sockets_listed", "sockets_truncated", "services_listed", "findings_listed"}
+    for other in (bulk, some):
+        assert {k: v for k, v in other["summary"].items() if k not in volatile} == \
+            {k: v for k, v in listed["summary"].items() if k not in volatile}
+        assert [dict(s, hint=None) for s in other["services"]] == \
+            [dict(s, hint=None) for s in listed["services"]]
+    # detail=summary trims the findings list to its byte budget (summary.findings still counts them all)
+    assert [(f["id"], f.get("service"), f.get("count")) for f in some["findings"]] == \
+        [(f["id"], f.get("service"), f.get("count")) for f in listed["findings"]]
+    assert listed["summary"]["ghost_candidates"] > 0 and listed["summary"]["sockets"] == len(many)
