@@ -111,8 +111,9 @@ options:
       - Which boot loader's precedence rules to model.
       - V(auto) picks C(systemd) when C(/run/systemd/system) exists (systemd is PID 1), else C(procps).
       - V(systemd) is C(systemd-sysctl). V(procps) is C(sysctl --system), which also reads
-        C(/etc/sysctl.conf) last. procps up to 3.3.16 read C(/run/sysctl.d) before C(/etc/sysctl.d); the
-        module follows the order of current releases.
+        C(/etc/sysctl.conf) last. procps-ng 3.3.16 and older (found with C(sysctl --version)) read
+        C(/run/sysctl.d) before C(/etc/sysctl.d); the model follows the installed version. Modelled:
+        systemd-sysctl 252, procps-ng 4.0.2 (checked against the real binaries), procps-ng <= 3.3.16.
     type: str
     choices: [auto, systemd, procps]
     default: auto
