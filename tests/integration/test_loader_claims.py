@@ -56,3 +56,33 @@ def test_real_loader_does_what_the_case_says(real, name, loader):
     assert [seen["real"][key] for key in KEYS] == expected, (name, loader, seen)
     assert [seen["model"][key] for key in KEYS] == expected, (name, loader, seen)
     assert seen["sentinel"] == "64"
+
+
+def test_pattern_after_system_is_ignored(tmp_path):
+    """procps-ng 4.0.2 runs --system as soon as it parses it: a --pattern after it restricts nothing.
+
+    The tree holds only per-network-namespace keys (the sentinel and one keepalive key), every sysctl.d
+    directory is a tmpfs and /etc/sysctl.conf a bind mount, so even the unrestricted order can only
+    write inside the throw-away network namespace.
+    """
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1)")
+    (tmp_path / "empty").write_text("")
+    pattern = "'^-?/?net[./]ipv4[./]tcp_keepalive_'"
+    read = "cat /proc/sys/net/ipv4/ip_default_ttl /proc/sys/net/ipv4/tcp_keepalive_time | tr '\\n' ' '; echo"
+    script = f"""
+for dir in /etc/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /run; do mount -t tmpfs tmpfs "$dir"; done
+mkdir /run/sysctl.d
+mount --bind {tmp_path}/empty /etc/sysctl.conf
+printf 'net.ipv4.ip_default_ttl = 77\\nnet.ipv4.tcp_keepalive_time = 600\\n' > /etc/sysctl.d/50-a.conf
+unshare -n sh -c "sysctl --system --pattern {pattern} >/dev/null 2>&1; {read}"
+unshare -n sh -c "sysctl --pattern {pattern} --system >/dev/null 2>&1; {read}"
+"""
+    before = Path("/proc/sys/net/ipv4/ip_default_ttl").read_text()
+    done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-ec", script],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    wrong_order, right_order = done.stdout.split("\n")[:2]
+    assert wrong_order.split() == ["77", "600"]  # every key applied: the pattern was ignored
+    assert right_order.split() == ["64", "600"]
+    assert Path("/proc/sys/net/ipv4/ip_default_ttl").read_text() == before

@@ -136,6 +136,12 @@ CASES = {
     "dev_null_masks": case(
         {f"{U}/50-a.conf": f"{T} = 5\n", f"{D}/50-a.conf": "->/dev/null"}, (None, None, None), issue="docs"
     ),
+    "empty_file_masks": case(
+        {f"{U}/50-a.conf": f"{T} = 5\n", f"{D}/50-a.conf": ""}, (None, None, None), issue="docs"
+    ),
+    "vertical_tab_around_key_and_value": case(
+        {f"{D}/10-a.conf": f"{T}\v= 5\n{P} = 7\v\n"}, (5, None, 7), (None, None, None), "11.4"
+    ),
     "etc_beats_run_beats_vendor_same_name": case(
         {
             f"{U}/50-a.conf": f"{T} = 1\n{I} = 1\n",
