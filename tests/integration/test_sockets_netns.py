@@ -267,3 +267,64 @@ def test_namespaces_all_scans_other_namespaces():
     finally:
         child.kill()
         child.wait()
+
+
+def probe_only_in(inode: int, options) -> dict:
+    """scan_sockets, but the probe may connect only inside the namespace this test made (other namespaces
+    on the machine belong to others, and may listen on the same port number)."""
+    from ansible_collections.tcp.keepalive.plugins.module_utils._netns import scan_contexts
+    from ansible_collections.tcp.keepalive.plugins.module_utils._probe import ProbeResult, probe_listener
+    from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import Scan
+    from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import SockOptReader
+
+    def guarded(context, listener, pids, reader, root):
+        if context.inode != inode:
+            return ProbeResult("unknown", error="not this test's namespace")
+        return probe_listener(context, listener, pids, reader, root)
+
+    contexts = scan_contexts("all")
+    try:
+        with SockOptReader() as reader:
+            scan = Scan(options, reader=reader, prober=guarded)
+            scan.run(contexts)
+            return scan.result()
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_probe_enters_another_namespace_to_judge_its_listener():
+    """namespaces=all + probe_listeners: the probe connection is made from inside the listener's own
+    namespace (a forked child enters it and hands the socket back); the server there sets keepalive after
+    accept, so the listener is judged after_accept by the probe, not a finding."""
+    port_read, port_write = os.pipe()
+    script = (
+        "import os, socket, time\n"
+        "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(4)\n"
+        f"os.write({port_write}, str(l.getsockname()[1]).encode()); os.close({port_write})\n"
+        "held = []\n"
+        "while True:\n"
+        "    c = l.accept()[0]; c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1); held.append(c)\n"
+    )
+    command = f"ip link set lo up && exec {sys.executable} -c \"$0\""
+    child = subprocess.Popen(["unshare", "-n", "sh", "-c", command, script], pass_fds=(port_write,))
+    os.close(port_write)
+    try:
+        port = int(os.read(port_read, 16) or b"0")
+        os.close(port_read)
+        assert port, "the child namespace did not report its port"
+        child_ns = os.stat(f"/proc/{child.pid}/ns/net").st_ino
+        options = {"namespaces": "all", "include_loopback": True, "ports": [port], "states": ["listen"],
+                   "detail": "full"}
+        quiet = scan_sockets(parse_options(options))
+        listener = next(e for e in quiet["sockets"] if e["namespace"] == child_ns)
+        assert (listener["keepalive"], listener["listener_verdict"]) == (False, "unverified")
+        probed = probe_only_in(child_ns, parse_options(dict(options, probe_listeners=True)))
+        listener = next(e for e in probed["sockets"] if e["namespace"] == child_ns)
+        assert (listener["listener_verdict"], listener["listener_evidence"]) == ("after_accept", "probe")
+        assert not [f for f in probed["findings"]
+                    if f["id"].startswith("listener_") and f["namespace"] == child_ns]
+        assert probed["summary"]["listeners_probed"] == 1
+    finally:
+        child.kill()
+        child.wait()
