@@ -69,6 +69,10 @@ echo
 """
 
 
+SENTINEL = "net.ipv4.ip_default_ttl = 77\n"  # per network namespace: a leak stays in the throw-away one
+READ_SENTINEL = "cat /proc/sys/net/ipv4/ip_default_ttl"
+
+
 def helpers(tmp_path: Path) -> str:
     """Write read_live.sh into tmp_path; return the command that runs it."""
     script = tmp_path / "read_live.sh"
@@ -88,11 +92,16 @@ def test_apply_and_persist_in_private_namespace_then_real_loaders(tmp_path):
     read_live = helpers(tmp_path)
     prefixes = " ".join(f"--prefix=net.ipv4.tcp_keepalive_{key}" for key in KEYS)
     pattern = "'^-?/?net[./]ipv4[./]tcp_keepalive_'"
-    (tmp_path / "procps.sh").write_text(f"sysctl -q --pattern {pattern} --system >/dev/null\n{read_live}\n")
-    (tmp_path / "systemd.sh").write_text(f"{SYSTEMD_SYSCTL} {prefixes}\n{read_live}\n")
-    systemd_line = f"unshare -n sh {tmp_path}/systemd.sh" if SYSTEMD_SYSCTL else "echo no-systemd-sysctl"
+    (tmp_path / "procps.sh").write_text(
+        f"sysctl -q --pattern {pattern} --system >/dev/null\n{read_live}\n{READ_SENTINEL}\n"
+    )
+    (tmp_path / "systemd.sh").write_text(f"{SYSTEMD_SYSCTL} {prefixes}\n{read_live}\n{READ_SENTINEL}\n")
+    systemd_line = f"unshare -n sh {tmp_path}/systemd.sh" if SYSTEMD_SYSCTL else "echo no-systemd; echo 64"
+    (tmp_path / "sentinel.conf").write_text(SENTINEL)
     script = f"""
 mount -t tmpfs tmpfs /etc/sysctl.d
+for dir in /usr/lib/sysctl.d /usr/local/lib/sysctl.d; do mount -t tmpfs tmpfs "$dir"; done
+cp {tmp_path}/sentinel.conf /etc/sysctl.d/10-sentinel.conf
 {read_live}
 {module_cmd(check)}; echo
 {module_cmd(args)}; echo
@@ -104,7 +113,9 @@ unshare -n sh {tmp_path}/procps.sh
 {systemd_line}
 """
     lines = in_namespaces(script)
-    start, checked, first, second, after, persisted, fresh, procps_boot, systemd_boot = lines
+    start, checked, first, second, after, persisted, fresh = lines[:7]
+    procps_boot, procps_ttl, systemd_boot, systemd_ttl = lines[7:]
+    assert (procps_ttl, systemd_ttl) == ("64", "64")  # the sentinel key in the tree was never applied
     assert start.split() == ["7200", "75", "9"]  # a new namespace starts at the kernel defaults
     checked, first, second = json.loads(checked), json.loads(first), json.loads(second)
     assert checked["changed"] is True and checked["live_after"]["time"] == 600
@@ -127,15 +138,17 @@ def test_kernel_reads_leading_zero_as_octal_like_the_model(tmp_path):
     require_root()
     read_live = helpers(tmp_path)
     conf = tmp_path / "50-x.conf"
-    conf.write_text("net.ipv4.tcp_keepalive_time = 0600\nnet.ipv4.tcp_keepalive_intvl = 30 # note\n")
+    conf.write_text(f"net.ipv4.tcp_keepalive_time = 0600\nnet.ipv4.tcp_keepalive_intvl = 30 # c\n{SENTINEL}")
     script = f"""
-mount -t tmpfs tmpfs /etc/sysctl.d
+for dir in /etc/sysctl.d /usr/lib/sysctl.d /usr/local/lib/sysctl.d; do mount -t tmpfs tmpfs "$dir"; done
 cp {conf} /etc/sysctl.d/50-x.conf
 sysctl -q --pattern '^-?/?net[./]ipv4[./]tcp_keepalive_' --system >/dev/null
 {read_live}
+{READ_SENTINEL}
 """
-    (values,) = in_namespaces(script)
+    values, ttl = in_namespaces(script)
     assert values.split() == ["384", "30", "9"]
+    assert ttl == "64"
 
 
 def test_read_only_proc_sys_fails_naming_apply_false(tmp_path):
@@ -232,7 +245,8 @@ SCENARIOS = {
 PREDICT = """
 import json
 from ansible_collections.tcp.keepalive.plugins.module_utils._sysctl_conf import boot_model
-print(json.dumps({loader: boot_model("/", loader).boot for loader in ("procps", "systemd")}))
+pattern = {"procps": r"^-?/?net[./]ipv4[./]tcp_keepalive_", "systemd": None}  # what the real runs use
+print(json.dumps({loader: boot_model("/", loader, pattern=pattern[loader]).boot for loader in pattern}))
 """
 
 
@@ -255,12 +269,16 @@ def test_model_matches_real_loaders(tmp_path, name):
     prefixes = " ".join(f"--prefix=net.ipv4.tcp_keepalive_{key}" for key in KEYS)
     pattern = "'^-?/?net[./]ipv4[./]tcp_keepalive_'"
     (tmp_path / "procps.sh").write_text(
-        f"sysctl -q --pattern {pattern} --system >/dev/null 2>&1 || true\n{read_live}\n"
+        f"sysctl -q --pattern {pattern} --system >/dev/null 2>&1 || true\n{read_live}\n{READ_SENTINEL}\n"
     )
-    (tmp_path / "systemd.sh").write_text(f"{SYSTEMD_SYSCTL} {prefixes} 2>/dev/null || true\n{read_live}\n")
+    (tmp_path / "systemd.sh").write_text(
+        f"{SYSTEMD_SYSCTL} {prefixes} 2>/dev/null || true\n{read_live}\n{READ_SENTINEL}\n"
+    )
+    (tree / "etc" / "sysctl.d").mkdir(parents=True, exist_ok=True)
+    (tree / "etc" / "sysctl.d" / "05-sentinel.conf").write_text(SENTINEL)
     (tmp_path / "predict.py").write_text(PREDICT)
     script = f"""
-for dir in /etc/sysctl.d /usr/lib/sysctl.d /run; do mount -t tmpfs tmpfs "$dir"; done
+for dir in /etc/sysctl.d /usr/lib/sysctl.d /usr/local/lib/sysctl.d /run; do mount -t tmpfs tmpfs "$dir"; done
 mkdir -p /run/sysctl.d
 for dir in etc/sysctl.d usr/lib/sysctl.d run/sysctl.d; do
   if [ -d "{tree}/$dir" ]; then cp -a "{tree}/$dir/." "/$dir/"; fi
@@ -270,8 +288,9 @@ PYTHONPATH={COLLECTIONS_ROOT} {sys.executable} {tmp_path}/predict.py
 unshare -n sh {tmp_path}/procps.sh
 unshare -n sh {tmp_path}/systemd.sh
 """
-    predicted, procps, systemd = in_namespaces(script)
+    predicted, procps, procps_ttl, systemd, systemd_ttl = in_namespaces(script)
     predicted = json.loads(predicted)
+    assert (procps_ttl, systemd_ttl) == ("64", "64")  # the sentinel key in the tree was never applied
     defaults = {"time": 7200, "intvl": 75, "probes": 9}
     for loader, live in (("procps", procps), ("systemd", systemd)):
         expected = [
