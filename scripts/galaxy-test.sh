@@ -14,7 +14,8 @@ trap cleanup EXIT
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 ok() { printf 'ok: %s\n' "$*"; }
 
-version="$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["version"])' "$REPO/galaxy.yml")"
+CHECKS="$REPO/tools/release_checks.py"   # the checks below that are logic, tested by tests/unit/test_tools.py
+version="$(python "$CHECKS" version "$REPO/galaxy.yml")"
 
 # --- 1. build --------------------------------------------------------------------------------------------
 mkdir -p "$WORK/build"
@@ -102,30 +103,8 @@ listed="$(ansible-doc -t module -l tcp.keepalive 2>"$WORK/doc-list.err" | awk '{
 for name in "${modules[@]}"; do
   grep -qxF "tcp.keepalive.$name" <<<"$listed" || fail "ansible-doc -l does not list tcp.keepalive.$name: $(cat "$WORK/doc-list.err")"
 done
-# What a complete page has; also proves the page came from the installed copy (its path).
-DOC_CHECK="$(cat <<'PY'
-import json, sys
-kind, fqcn, installed = sys.argv[1:4]
-doc = json.load(sys.stdin)[fqcn]
-if kind == "role":
-    entry = doc.get("entry_points", {}).get("main")
-    assert entry, f"{fqcn}: no documented main entry point"
-    assert entry.get("short_description"), f"{fqcn}: main entry point has no short_description"
-    assert doc.get("path", "").startswith(installed), f"{fqcn}: rendered from {doc.get('path')}, not {installed}"
-    for option, spec in (entry.get("options") or {}).items():
-        assert spec.get("description"), f"{fqcn}: variable {option} has no description"
-else:
-    body = doc["doc"]
-    path = body.get("filename", "")
-    assert path.startswith(installed), f"{fqcn}: rendered from {path}, not from {installed}"
-    for key in ("short_description", "description", "author"):
-        assert body.get(key), f"{fqcn}: {key} missing"
-    assert doc.get("examples"), f"{fqcn}: no EXAMPLES"
-    assert doc.get("return"), f"{fqcn}: no RETURN"
-    for option, spec in (body.get("options") or {}).items():
-        assert spec.get("description"), f"{fqcn}: option {option} has no description"
-PY
-)"
+# tools/release_checks.py doc: what a complete page has; also proves the page came from the installed
+# copy (its path).
 check_doc() {  # check_doc TYPE NAME
   local type="$1" name="$2" json
   ansible-doc -t "$type" "tcp.keepalive.$name" > "$WORK/doc-$type-$name.txt" 2> "$WORK/doc-$type-$name.err" \
@@ -135,7 +114,7 @@ check_doc() {  # check_doc TYPE NAME
   fi
   [[ -s "$WORK/doc-$type-$name.txt" ]] || fail "ansible-doc -t $type tcp.keepalive.$name printed nothing"
   json="$(ansible-doc -t "$type" --json "tcp.keepalive.$name" 2>/dev/null)"
-  python -c "$DOC_CHECK" "$type" "tcp.keepalive.$name" "$installed" <<<"$json" \
+  python "$CHECKS" doc "$type" "tcp.keepalive.$name" "$installed" <<<"$json" \
     || fail "ansible-doc --json -t $type tcp.keepalive.$name: incomplete docs (above)"
 }
 for name in "${modules[@]}"; do check_doc module "$name"; done
@@ -178,18 +157,7 @@ grep -Eq 'localhost +: ok=[1-9][0-9]* .*failed=0' "$WORK/audit.log" \
 for report in fleet.json fleet.md fleet.html junit.xml hosts/localhost.json; do
   [[ -s "$report_dir/$report" ]] || { tail -20 "$WORK/audit.log" >&2; fail "the audit did not write $report"; }
 done
-python - "$report_dir" <<'PY' || fail "the audit's reports are not what the installed copy should write"
-import json, sys, xml.etree.ElementTree as ET
-report_dir = sys.argv[1]
-root = ET.parse(f"{report_dir}/junit.xml").getroot()
-cases = [c for c in root.iter("testcase") if c.get("classname") == "localhost"]
-assert cases, "junit.xml has no test case for localhost"
-errors = [c.get("name") for c in cases if c.find("error") is not None]
-assert not errors, f"checks in error (a module or the role broke): {errors}"
-host = json.load(open(f"{report_dir}/hosts/localhost.json"))
-assert host.get("host") == "localhost", f"hosts/localhost.json is about {host.get('host')!r}"
-print(f"junit.xml: {len(cases)} checks for localhost, none in error; host status {host.get('status')}")
-PY
+python "$CHECKS" reports "$report_dir" || fail "the audit's reports are not what the installed copy should write"
 if grep -F "$REPO" "$WORK/audit.log" | grep -v "$WORK" | head -3 | grep -q .; then
   fail "the audit run mentions the repository checkout ($REPO): it did not run from the installed copy only"
 fi

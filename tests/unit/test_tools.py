@@ -107,3 +107,44 @@ def test_the_get_pip_stand_in_goes_where_ansible_test_looks(tmp_path):
     assert pip.pinned_pip_version("    return dict(pip='24.0', setuptools='1')") == "24.0"
     assert pip.cache_path("24.0", tmp_path) == tmp_path / ".ansible/test/cache/get_pip_24_0.py"
     compile(pip.STANDIN, "get_pip.py", "exec")
+
+
+def test_a_complete_module_page_from_the_installed_copy_passes_and_gaps_are_named():
+    release = load("release_checks")
+    page = {
+        "doc": {"filename": "/inst/plugins/modules/m.py", "short_description": "s", "description": ["d"],
+                "author": ["a"], "options": {"x": {"description": "x"}}},
+        "examples": "- m:",
+        "return": {"r": {}},
+    }
+    assert release.doc_problems("module", "tcp.keepalive.m", "/inst", {"tcp.keepalive.m": page}) == []
+    page["doc"]["options"]["y"] = {}
+    page["doc"]["filename"] = "/repo/plugins/modules/m.py"
+    del page["examples"]
+    assert release.doc_problems("module", "tcp.keepalive.m", "/inst", {"tcp.keepalive.m": page}) == [
+        "tcp.keepalive.m: rendered from /repo/plugins/modules/m.py, not from /inst",
+        "tcp.keepalive.m: no EXAMPLES",
+        "tcp.keepalive.m: option y has no description",
+    ]
+
+
+def test_role_pages_need_a_main_entry_point():
+    release = load("release_checks")
+    docs = {"tcp.keepalive.r": {"path": "/inst"}}
+    assert release.doc_problems("role", "tcp.keepalive.r", "/inst", docs) == [
+        "tcp.keepalive.r: no documented main entry point"
+    ]
+
+
+def test_reports_with_a_check_in_error_fail(tmp_path):
+    release = load("release_checks")
+    (tmp_path / "hosts").mkdir()
+    (tmp_path / "hosts" / "localhost.json").write_text(json.dumps({"host": "localhost", "status": "fail"}))
+    (tmp_path / "junit.xml").write_text(
+        '<testsuites><testsuite><testcase classname="localhost" name="timer"/>'
+        '<testcase classname="localhost" name="ghosts"><error message="x"/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    problems, summary = release.report_problems(tmp_path)
+    assert problems == ["checks in error (a module or the role broke): ['ghosts']"]
+    assert summary == "junit.xml: 2 checks for localhost, 1 in error; status fail"
