@@ -133,3 +133,21 @@ def test_new_connection_inherits_keepalive_from_the_listener(settled):
     assert port.isdigit(), port
     row = run(SERVER, f"ss -tnoH state established '( sport = :{PORT} and dport = :{port} )'").strip()
     assert row and "timer:(keepalive" in row, row
+
+
+def test_sockets_info_now_sees_the_listener_with_keepalive(settled):
+    """What an audit says afterwards: tcp.keepalive.sockets_info reads SO_KEEPALIVE on the service's own
+    listener (pidfd_getfd) and finds no connection without keepalive on the port."""
+    args = json.dumps({"ports": [PORT], "read_socket_options": "always"})
+    command = ["ansible", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"], SERVER, "-m",
+               "tcp.keepalive.sockets_info", "-a", args]
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"][SERVER]
+    listeners = [item for item in result["sockets"] if item["state"] == "LISTEN"]
+    assert listeners and all(item["keepalive"] is True and item["keepalive_source"] == "sockopt"
+                             for item in listeners), listeners
+    assert result["summary"]["keepalive"]["false"] == 0, result["summary"]
+    ids = {finding["id"] for finding in result["findings"]}
+    assert not ids & {"listener_without_keepalive", "connection_without_keepalive", "ghost_candidate"}, ids
