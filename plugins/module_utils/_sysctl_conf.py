@@ -6,9 +6,10 @@
 Private module_utils: standard library only, no AnsibleModule. Every path argument is a *host* path
 ("/etc/sysctl.d/x.conf"); it is read under ``root`` (default "/") so tests feed fixture trees.
 
-Modelled loader versions: systemd-sysctl 252 (Debian 12), procps-ng 4.0.2 (procps-ng >= 3.3.17 share its
-directory order and glob rules) and, from the source only, procps-ng <= 3.3.16 (RHEL 8 family: /run
-before /etc, no globs). The first two are checked against the real binaries on random trees by
+Modelled loader versions: systemd-sysctl 252 (Debian 12), procps-ng 4.0.2 (also used for every procps-ng
+>= 3.3.17, whose release notes adopt systemd's directory order and globs; only 4.0.2 was run) and, from
+the source only, procps-ng <= 3.3.16 (RHEL 8 family: /run before /etc, no globs; not run: no binary).
+The first two are checked against the real binaries on random trees by
 tests/integration/test_loader_differential.py. Rules, each confirmed there:
 
 * Files. systemd lists ``*.conf`` names that do not start with "." in /etc/sysctl.d, /run/sysctl.d,

@@ -124,9 +124,10 @@ loader:
       description:
         - The installed loader's version, from C(sysctl --version) or C(systemd-sysctl --version);
           V(null) when it cannot be run.
-        - The rules modelled are those of systemd-sysctl 252 and procps-ng 4.0.2 (procps-ng 3.3.17 and
-          later share its directory order); for procps-ng 3.3.16 and older (the RHEL 8 family)
-          C(/run/sysctl.d) is read before C(/etc/sysctl.d) and globs are not expanded.
+        - The rules modelled are those of systemd-sysctl 252 and procps-ng 4.0.2 (checked against the
+          real binaries; used for every procps-ng from 3.3.17 on, whose release notes adopt systemd's
+          directory order); for procps-ng 3.3.16 and older (the RHEL 8 family) C(/run/sysctl.d) is read
+          before C(/etc/sysctl.d) and globs are not expanded (from its source; not run).
       type: str
       sample: "procps-ng 4.0.2"
 settings:
