@@ -112,8 +112,9 @@ options:
       - V(auto) picks C(systemd) when C(/run/systemd/system) exists (systemd is PID 1), else C(procps).
       - V(systemd) is C(systemd-sysctl). V(procps) is C(sysctl --system), which also reads
         C(/etc/sysctl.conf) last. procps-ng 3.3.16 and older (found with C(sysctl --version)) read
-        C(/run/sysctl.d) before C(/etc/sysctl.d); the model follows the installed version. Modelled:
-        systemd-sysctl 252, procps-ng 4.0.2 (checked against the real binaries), procps-ng <= 3.3.16.
+        C(/run/sysctl.d) before C(/etc/sysctl.d); the model follows the installed version. The versions
+        modelled are systemd-sysctl 252 and procps-ng 4.0.2 (checked against the real binaries) and
+        procps-ng 3.3.16 and older (from its source).
     type: str
     choices: [auto, systemd, procps]
     default: auto
@@ -203,7 +204,7 @@ loader:
       description:
         - The installed loader's version (C(sysctl --version), C(systemd-sysctl --version)); V(null) when
           unknown. procps-ng 3.3.16 and older read C(/run/sysctl.d) before C(/etc/sysctl.d) and expand no
-          globs; the model follows that. Modelled and checked: systemd-sysctl 252, procps-ng 4.0.2.
+          globs; the model follows that. Checked against the real systemd-sysctl 252 and procps-ng 4.0.2.
       type: str
   sample: {"name": "systemd", "reason": "/run/systemd/system exists ...", "version": "systemd 252"}
 live_before:
