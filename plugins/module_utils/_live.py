@@ -18,6 +18,7 @@ and sets nothing; SOCK_DESTROY is not sent.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ DIFF_MAX_SOCKETS = 50          # sockets shown one per line in the diff; the res
 
 SKIP_ALREADY = "already has SO_KEEPALIVE (only_missing: true leaves what the application set)"
 SKIP_NOT_TCP_OWNED = "socket has no file (orphaned or a request socket)"
+SKIP_GONE_BEFORE_DESTROY = "connection went away before SOCK_DESTROY (ENOENT)"
 LASTS = "lasts until the service restarts (the change is made on the running process's sockets only)"
 
 
@@ -390,11 +392,18 @@ class Remediation:
         entry = dict(self.describe(target), before=options_dict(before), destroyed=not self.check_mode,
                      error=None)
         if not self.check_mode:
-            code = self.destroy(target)
+            try:
+                code = self.destroy(target)
+            except (_sockdiag.SockDiagError, OSError) as exc:
+                code, entry["error"] = -1, f"SOCK_DESTROY failed: {exc}"
+            if code == errno.ENOENT:   # closed by its owner or peer between the dump and now
+                self.skip(target, SKIP_GONE_BEFORE_DESTROY, note)
+                return
             if code:
                 entry["destroyed"] = False
-                entry["error"] = f"SOCK_DESTROY failed: {os.strerror(code)}" + (
-                    " (kernel without CONFIG_INET_DIAG_DESTROY)" if code == 95 else "")
+                if code > 0:
+                    entry["error"] = f"SOCK_DESTROY failed: {os.strerror(code)}" + (
+                        " (kernel without CONFIG_INET_DIAG_DESTROY)" if code == errno.EOPNOTSUPP else "")
                 self.counts["errors"] += 1
                 self._keep(self.errors, entry)
                 return

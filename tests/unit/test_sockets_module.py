@@ -295,3 +295,18 @@ def test_destroy_request_is_an_exact_lookup_with_type_21_and_ack():
     lookup = _sockdiag.build_request(socket.AF_INET, _sockdiag.ALL_STATES_MASK, seq=7, dump=False, sock=item)
     assert data[16:] == lookup[16:]       # same inet_diag_req_v2: ports, addresses, cookie
     assert struct.unpack_from("=II", data, 16 + 48) == (0x55667788, 0x11223344)
+
+
+def test_destroy_of_a_connection_already_gone_is_a_skip_and_netlink_failure_an_error():
+    run = Remediation(options(destroy_ghosts=True, idle_threshold=0), check_mode=False,
+                      writer=FakeWriter({(10, 3): OFF, (10, 4): OFF}),
+                      destroy=lambda target: 2 if target.sock.inode == 1 else _raise())
+    run.handle(Target(CONTEXT, sock(inode=1, idle_ms=5000), owner(), ((10, 3),)))
+    run.handle(Target(CONTEXT, sock(inode=2, idle_ms=5000), owner(), ((10, 4),)))
+    result = run.result(2)
+    assert result["skipped_reasons"] == {"connection went away before SOCK_DESTROY (ENOENT)": 1}
+    assert result["errors"] == 1 and "no acknowledgement" in result["socket_errors"][0]["error"]
+
+
+def _raise() -> int:
+    raise _sockdiag.SockDiagError("sock_diag destroy: no acknowledgement from the kernel")
