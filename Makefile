@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 SCENARIO ?=
 
-.PHONY: audit test venv units lint sanity molecule images docker docs bench clean
+.PHONY: audit test venv units lint sanity versions python-range galaxy reuse molecule images docker docs bench clean
 
 audit:            ## audit this machine's TCP keepalive (no inventory needed)
 	@bash scripts/audit.sh
@@ -23,6 +23,18 @@ lint: venv        ## ruff and ansible-lint (production profile)
 sanity: venv      ## ansible-test sanity (copy in build/ansible_collections/tcp/keepalive)
 	@bash scripts/sanity.sh
 
+versions: venv    ## unit tests and ansible-test sanity on ansible-core 2.17 and 2.18 (.venvs/)
+	@for release in 2.17 2.18; do bash scripts/versions.sh $$release units && bash scripts/versions.sh $$release sanity || exit 1; done
+
+python-range: venv  ## managed-node code on Python 3.8: vermin, runtime subscripts, a real 3.8 import
+	@bash scripts/python-range.sh
+
+galaxy: venv      ## release test on the built tarball, then galaxy-importer on it (offline)
+	@bash scripts/galaxy-test.sh && bash scripts/galaxy-importer.sh
+
+reuse: venv       ## reuse lint: every file's licence (REUSE.toml, LICENSES/)
+	@source scripts/lib.sh && reuse lint
+
 molecule: venv images  ## Molecule scenarios: all, or one with `make molecule SCENARIO=default`
 	@bash scripts/molecule.sh $(SCENARIO)
 
@@ -38,5 +50,5 @@ images: docker    ## build the local Debian base images when a tag is missing
 bench:            ## benchmarks (root; ~25 min): writes docs/performance.md. `bash scripts/bench.sh --help`
 	@bash scripts/bench.sh
 
-clean:            ## remove build/ and tests/output/ (never the venv)
+clean:            ## remove build/ and tests/output/ (never the venvs)
 	rm -rf build tests/output
