@@ -217,3 +217,12 @@ def test_symlink_within_etc_is_still_followed(tmp_path):
     link(tmp_path, "/etc/sysctl.d/60-tcp-keepalive.conf", "real.conf")
     plan = conf.plan_persist(str(tmp_path), "systemd", "/etc/sysctl.d/60-tcp-keepalive.conf", {"time": 600})
     assert plan.error is None and list(plan.edits) == ["/etc/sysctl.d/real.conf"]
+
+
+def test_rejected_value_is_an_unparsable_line_finding(tmp_path):
+    """docs/findings.md: `probes = 300` (a u8) and `600#note` give unparsable_line, not a boot value."""
+    write(tmp_path, "/etc/sysctl.d/50-a.conf", f"{PROBES} = 300\n{TIME} = 600#note\n")
+    model = conf.boot_model(str(tmp_path), "procps")
+    found = [(f.id, f.key, f.line) for f in _policy._unparsable(model)]
+    assert found == [("unparsable_line", "time", 2), ("unparsable_line", "probes", 1)]
+    assert model.boot == {"time": None, "intvl": None, "probes": None}
