@@ -584,3 +584,26 @@ def test_bulk_path_counts_exactly_what_the_listing_path_counts(root, mode):
     assert [(f["id"], f.get("service"), f.get("count")) for f in some["findings"]] == \
         [(f["id"], f.get("service"), f.get("count")) for f in listed["findings"]]
     assert listed["summary"]["ghost_candidates"] > 0 and listed["summary"]["sockets"] == len(many)
+
+
+@pytest.mark.parametrize("raw", [{}, {"include_loopback": True, "ports": [22]}, {"exclude_ports": [443]},
+                                 {"ports": [80, 443], "exclude_ports": [80]}])
+def test_raw_byte_filter_agrees_with_the_parsed_filter(raw):
+    """The dump drops sockets on the raw inet_diag bytes (_selection.Selector.raw_filter); it must keep
+    exactly what the filter on parsed sockets keeps, for IPv4, IPv6 and IPv4-mapped addresses."""
+    import socket as socket_module
+
+    from ansible_collections.tcp.keepalive.plugins.module_utils._selection import Selector
+
+    selector = Selector(parse_options(raw))
+    keep = selector.raw_filter()
+    cases = [(socket_module.AF_INET, "127.0.0.1"), (socket_module.AF_INET, "10.0.0.1"),
+             (socket_module.AF_INET6, "::1"), (socket_module.AF_INET6, "2001:db8::1"),
+             (socket_module.AF_INET6, "::ffff:127.0.0.5"), (socket_module.AF_INET6, "::ffff:10.1.2.3")]
+    for family, address in cases:
+        src = socket_module.inet_pton(family, address).ljust(16, b"\0")
+        for state in (1, 10):
+            for sport, dport in ((22, 50000), (50000, 443), (80, 443), (8080, 8081)):
+                parsed = selector.socket_wanted(family, state, address, sport, dport)
+                assert (keep is None or keep(family, state, sport, dport, src)) == parsed, \
+                    (raw, address, state, sport, dport)
