@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -46,6 +47,8 @@ def listener(port, ka):
     s.bind(("127.0.0.1", port)); s.listen(4096); return s
 ls = [listener(PLAIN_PORT, False), listener(APP_KA_PORT, True)]
 conns = []
+selfs = [socket.create_connection(("127.0.0.1", PLAIN_PORT))
+         for _i in range(int(os.environ.get("SELF", "0")))]
 print("ready", flush=True)
 while True:
     r, _, _ = select.select(ls + conns + [sys.stdin], [], [])
@@ -397,3 +400,36 @@ def test_no_ptrace_rights_skips_with_the_reason_and_changes_nothing():
     assert result["sockets_selected"] == 3            # the plain listener and its 2 connections
     assert result["skipped_reasons"] == {"no ptrace rights over the owner (pidfd_getfd: EPERM)": 3}
     assert all(row["ka"] == 0 for row in out["after"] if row["port"] == PLAIN)
+
+
+def _other_namespace() -> dict:
+    """The server in a namespace nested below the test's (its own clients, `SELF` connections to itself):
+    namespaces: current must not see it, namespaces: all must change exactly its sockets."""
+    command = f"ip link set lo up && exec {sys.executable} -c {shlex.quote(SERVER)}"
+    server = subprocess.Popen(["unshare", "-n", "sh", "-c", command], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=dict(os.environ, SELF="2"))
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        args = {"ports": [PLAIN], "pids": [server.pid], "include_loopback": True, "idle": 2}
+        current = run_module(dict(args, namespaces="current"))
+        everywhere = run_module(dict(args, namespaces="all"))
+        server.stdin.write("report\n")
+        server.stdin.flush()
+        report = json.loads(server.stdout.readline())
+        own = os.stat("/proc/self/ns/net").st_ino
+        theirs = os.stat(f"/proc/{server.pid}/ns/net").st_ino
+        return {"current": current, "all": everywhere, "report": report, "own": own, "theirs": theirs}
+    finally:
+        server.stdin.close()
+        server.wait(5)
+
+
+def test_namespaces_all_reaches_a_server_in_another_namespace():
+    out = in_private_netns(_other_namespace)
+    assert out["current"]["sockets_selected"] == 0 and out["current"]["changed"] is False
+    changed = out["all"]
+    assert changed["changed"] is True, changed
+    # the plain listener, the 2 connections it accepted and the server's own 2 client ends
+    assert changed["sockets_changed"] == 5 and changed["listeners_changed"] == 1, changed
+    assert {entry["namespace"] for entry in changed["sockets"]} == {out["theirs"]} != {out["own"]}
+    assert all(row["ka"] == 1 and row["idle"] == 2 for row in out["report"] if row["port"] == PLAIN)
