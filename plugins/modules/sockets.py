@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: sockets
 short_description: Enable TCP keepalive in place on the sockets of running services, without a restart
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - A service that never set C(SO_KEEPALIVE) keeps every connection whose peer vanished (a ghost) until it
     restarts, and a restart drops every live client too. This module turns keepalive on in the running
