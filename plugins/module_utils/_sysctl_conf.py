@@ -524,7 +524,10 @@ def parse_procps(text: str, pattern: re.Pattern | None = None) -> list[LoaderLin
     found = []
     lines = text.split("\n")
     last = len(lines)
+    nul = "\0" in text
     for number, body in enumerate(lines, 1):
+        if nul:
+            body = body.split("\0", 1)[0]  # C strings: a NUL ends what procps sees of the line
         if not body or body[0] in COMMENT_CHARS:
             continue  # blank (or the end of the file) or a comment: len < 2 or '#'/';' first
         if "=" in body and body[0] not in "=" + C_SPACES and not _may_concern_us(body):

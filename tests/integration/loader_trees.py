@@ -63,7 +63,7 @@ VALUES = [
 SEPARATORS = [" = ", "=", " =\t", "\t= ", " =  ", "\f= ", " =\f", "\v=", "\u00a0= ", " = \u00a0"]
 PREFIX_FORMS = ["", "", "", "", "-", "-", "- ", " -", "--", "\t"]
 ENDINGS = ["\n"] * 12 + ["\r\n", "\r\n", "\r", "\n\r", "\f\n", "\v\n"]
-ODD_JOINS = ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r"]
+ODD_JOINS = ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r", "\0"]
 GLOBS = [
     "net.ipv4.tcp_keepalive_*", "net/ipv4/tcp_keepalive_*", "net.ipv4.tcp_keepalive_[ti]*",
     "net.ipv4.tcp_keepalive_?ime", "net.ipv4.tcp_keepalive_*l", "net.*.tcp_keepalive_time",

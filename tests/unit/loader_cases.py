@@ -99,6 +99,9 @@ CASES = {
         {f"{D}/10-a.conf": f"{T} = 5\r{I} = 6\n"}, (None, None, None), (5, 6, None), "11.3"
     ),
     "crlf_line_endings": case({f"{D}/10-a.conf": f"{T} = 5\r\n{I} = 6\r\n"}, (5, 6, None), issue="11.3"),
+    "nul_byte_ends_the_line": case(
+        {f"{D}/10-a.conf": f"{T} = 5\0{I} = 6\n{P} = 7\0\n"}, (5, None, 7), (5, 6, 7), "11.3"
+    ),
     # --- item 4: whitespace and key forms ---------------------------------------------------------------
     "form_feed_around_key_and_value": case(
         {f"{D}/10-a.conf": f"{T}\f= 5\n{I} =\f6\n{P} = 7\f\n"}, (5, 6, 7), (None, 6, None), "11.4"
