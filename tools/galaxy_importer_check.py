@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
         return 2
     text = Path(argv[0]).read_text(encoding="utf-8")
     found = problems(text)
-    _, result = split_output(text)
+    result = split_output(text)[1]
     kinds = Counter(item["content_type"] for item in result.get("contents", []))
     print("contents: " + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())))
     for line in found:

@@ -66,7 +66,7 @@ class Finder(ast.NodeVisitor):
         name = dotted(target)
         if isinstance(target, ast.Name):
             return name in BUILTIN_GENERICS or name in self.names
-        head, _, _ = name.rpartition(".")
+        head = name.rpartition(".")[0]
         return head in self.modules
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
