@@ -201,7 +201,7 @@ class Picker:
 
     def run(self, contexts: list[NamespaceContext]) -> Iterator[Target]:
         mask = _sockdiag.states_mask(self.options.selection.states)
-        self.selector.owner_map = scan_socket_fds(self.root)
+        self.selector.owner_map = scan_socket_fds(self.root, pids=self.options.pids or None)
         keep = self.selector.raw_filter()
         for context in contexts:
             if context.error is not None or context.gone:
