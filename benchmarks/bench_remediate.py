@@ -16,6 +16,8 @@ accepted connections. In the same run, on the same (pid, fd) pairs, it times:
   4. module    _live.remediate(): the whole module logic (selection over the dump, owners, apply) in check
                mode on the already changed farm (reads only), and with only_missing: false and a new idle
                (sets TCP_KEEPIDLE on every socket);
+  5. sockets_info_scan  _sockets.scan_sockets with the same ports and read_socket_options: always (the whole
+               sockets_info pipeline over the same sockets and their client ends: no pid filter there);
 then the kernel is asked (sock_diag) how many of the server's connections show the keepalive timer.
 Prints microseconds per socket and each path's ratio to `read`.
 """
@@ -34,7 +36,12 @@ from _collection import import_collection
 
 import_collection()
 
-from ansible_collections.tcp.keepalive.plugins.module_utils import _live, _sockdiag, _sockopts  # noqa: E402
+from ansible_collections.tcp.keepalive.plugins.module_utils import (  # noqa: E402
+    _live,
+    _sockdiag,
+    _sockets,
+    _sockopts,
+)
 from ansible_collections.tcp.keepalive.plugins.module_utils._owners import scan_socket_fds  # noqa: E402
 
 NETNS_MARK = "TCP_KEEPALIVE_BENCH_NETNS"
@@ -72,6 +79,10 @@ def main() -> int:
         listen_port = farm.listeners[0][1]
         base = {"ports": [listen_port], "pids": [server], "include_loopback": True, "detail": 0}
         start = time.perf_counter()
+        scanned = _sockets.scan_sockets(_sockets.parse_options(dict(
+            base, read_socket_options="always", detail="summary", pids=None)))
+        seconds["sockets_info_scan"] = time.perf_counter() - start
+        start = time.perf_counter()
         checked = _live.remediate(_live.parse_live_options(dict(base, idle=300, intvl=30, count=5)),
                                   check_mode=True)
         seconds["module_check"] = time.perf_counter() - start
@@ -94,6 +105,10 @@ def main() -> int:
             "module_check": {key: checked[key] for key in ("sockets_selected", "sockets_changed",
                                                            "sockets_skipped")},
             "module_apply": {key: changed[key] for key in ("sockets_selected", "sockets_changed", "errors")},
+            "sockets_info_scan": {"sockets": scanned["summary"]["sockets"],
+                                  "read": scanned["summary"]["socket_options"]["read"],
+                                  "us_per_scanned_socket": round(seconds["sockets_info_scan"] / max(
+                                      1, scanned["summary"]["sockets"]) * 1e6, 2)},
             "keepalive_timers_after": timers,
             "us_per_socket": {key: round(value / max(1, sockets) * 1e6, 2) for key, value in seconds.items()},
             "ratio_to_read": {key: round(value / seconds["read"], 2) for key, value in seconds.items()},
