@@ -111,3 +111,34 @@ def parse_int(value: Any) -> int | None:
     if not text.isdigit() or not text.isascii():
         return None
     return sign * int(text, 10)
+
+
+# Longest digit string parse_decimal() reads: any value of the three keys fits in 5 digits, and int() of a
+# string above sys.get_int_max_str_digits() (4300) raises, so a huge string is refused before it is parsed.
+MAX_DECIMAL_DIGITS = 20
+
+
+def parse_decimal(value: Any) -> int | None:
+    """A whole number a user gave as an int or as a string of ASCII digits only; None for anything else.
+
+    Stricter than parse_int(): no sign, no blanks, no newline, no underscore, no exponent, never a bool or a
+    float ("+600", " 600", "600\\n", "6e2", "1_0", True and 600.0 are all None). "0600" is 600 (decimal).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str) or not value or len(value) > MAX_DECIMAL_DIGITS:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        return None
+    return int(value, 10)
+
+
+def check_range(option: str, value: Any, low: float, high: float, what: str = "a number") -> str | None:
+    """None when `value` is a real number (not a bool, not NaN or infinite) within [low, high], else a message
+    naming `option` and the accepted range."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN != NaN
+    if not number or not low <= value <= high:
+        return f"{option} must be {what} from {low:g} to {high:g}, got {value!r}"
+    return None

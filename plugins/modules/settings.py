@@ -277,8 +277,14 @@ backup_files:
   sample: {"/etc/sysctl.d/99-tuning.conf": "/etc/sysctl.d/99-tuning.conf.12345.2026-01-01@00:00:00~"}
 """
 
+import contextlib
+import errno
+import fcntl
 import os
+import stat
+import struct
 import tempfile
+import time
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
@@ -286,7 +292,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
     KEYS,
     LIMITS,
     SYSCTL_NAMES,
-    parse_int,
+    parse_decimal,
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._procsys import (
     ProcSysError,
@@ -302,10 +308,105 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sysctl_conf import 
     detect_loader,
     host_path,
     plan_persist,
+    resolve,
 )
 
 # Tree the module reads and writes. Always "/" in use; unit tests point it at a fixture tree.
 ROOT = "/"
+
+# One lock for every run of this module on a host, held from reading the files and live values to the last
+# rename and live write. One host-wide lock rather than one per target: the plan reads every sysctl.d file
+# and on_conflict=comment_out may edit files other than `file`, so two runs on different targets can race on
+# the same file too. It lives in /run/lock (tmpfs: gone at reboot, nothing left in /etc, works before the
+# target exists) and is removed on release, so check mode leaves no file behind either.
+LOCK_DIRS = ("/run/lock", "/run")
+LOCK_NAME = "tcp-keepalive.settings.lock"
+LOCK_TIMEOUT = 300.0  # seconds; planning a 50 MB file takes seconds, so this only ends a stuck holder
+
+# linux/fs.h: FS_IOC_GETFLAGS is _IOR('f', 1, long); FS_IMMUTABLE_FL, FS_APPEND_FL (chattr +i, +a).
+FS_IOC_GETFLAGS = (2 << 30) | (struct.calcsize("l") << 16) | (ord("f") << 8) | 1
+FS_IMMUTABLE_FL = 0x10
+FS_APPEND_FL = 0x20
+ATTRIBUTES = ((FS_IMMUTABLE_FL, "i", "immutable"), (FS_APPEND_FL, "a", "append-only"))
+FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+class LockError(Exception):
+    """The host-wide lock of this module could not be taken."""
+
+
+class HostLock:
+    """flock(LOCK_EX) on /run/lock/tcp-keepalive.settings.lock, created on entry and removed on exit.
+
+    Removing a lock file is safe only with a check after locking: a run that opened the file just before the
+    holder removed it finds, once it holds the lock, that the path no longer names its inode, and starts over.
+    """
+
+    def __init__(self, root: str, fallback_dir: str, timeout: float | None = None) -> None:
+        directory = next(
+            (host_path(root, d) for d in LOCK_DIRS if os.path.isdir(host_path(root, d))), fallback_dir
+        )
+        self.path = os.path.join(directory, LOCK_NAME)
+        self.timeout = LOCK_TIMEOUT if timeout is None else timeout
+        self.fd: int | None = None
+
+    def __enter__(self) -> HostLock:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            fd = self._open()
+            if self._lock(fd, deadline) and self._still_linked(fd):
+                self.fd = fd
+                return self
+            os.close(fd)
+
+    def _open(self) -> int:
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            raise LockError(f"cannot open the lock file {self.path}: {exc.strerror or exc}") from exc
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            os.close(fd)
+            raise LockError(
+                f"lock file {self.path} is not a regular file owned by uid {os.geteuid()}; remove it"
+            )
+        return fd
+
+    def _lock(self, fd: int, deadline: float) -> bool:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise LockError(
+                        f"another run of tcp.keepalive.settings has held {self.path} for more than "
+                        f"{self.timeout:g}s; try again when it is done"
+                    ) from None
+                time.sleep(0.02)
+
+    def _still_linked(self, fd: int) -> bool:
+        try:
+            on_disk = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(fd)
+        return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            os.close(self.fd)
+            self.fd = None
 
 
 def argument_spec() -> dict[str, Any]:
@@ -324,13 +425,20 @@ def argument_spec() -> dict[str, Any]:
 
 
 def parse_value(option: str, raw: Any) -> int:
-    """A user value as a decimal integer within LIMITS; ValueError with a message naming the option."""
+    """A user value as a decimal integer within LIMITS; ValueError with a message naming the option.
+
+    An int, or a string of digits only ("0600" is 600, what a user means). Signs, blanks, newlines, exponents,
+    floats and booleans are refused: the docs promise "a string of digits", and "+600" or "600\\n" is a typo.
+    """
     low, high = LIMITS[option]
-    # parse_int() reads decimal ("0600" is 600), which is what a user means; floats and blanks are refused.
-    number = None if isinstance(raw, float) or not str(raw).strip() else parse_int(raw)
+    number = parse_decimal(raw)
     if number is None or not low <= number <= high:
+        shown = repr(raw)
+        if len(shown) > 80:
+            shown = f"{shown[:60]}... ({len(shown)} characters)"
         raise ValueError(
-            f"{option} must be an integer from {low} to {high} ({SYSCTL_NAMES[option]}), got {raw!r}"
+            f"{option} must be an integer from {low} to {high} ({SYSCTL_NAMES[option]}) or a string of "
+            f"digits, got {shown}"
         )
     return number
 
@@ -372,6 +480,93 @@ def write_file(module: AnsibleModule, path: str, text: str | None, backup: bool)
     return backup_path or None
 
 
+def file_problem(file: str) -> str | None:
+    """Why the `file` option itself is unusable (before anything is read), or None."""
+    if "\0" in file:
+        return f"file must not contain a NUL byte, got {file!r}"
+    if not os.path.isabs(file):
+        return f"file must be an absolute path, got {file!r}"
+    if os.path.basename(file) in ("", ".", ".."):
+        return f"file must name a file, not a directory, got {file!r}"
+    return None
+
+
+def target_problem(file: str) -> str | None:
+    """Why the file `file` names (after its symlinks) cannot be read and edited, or None.
+
+    lstat/stat only, never open: a FIFO would block a read for ever, a device or socket is not a config file.
+    A missing file is fine (it is created); a dangling or looping symlink is left to plan_persist to name.
+    """
+    target, error = resolve(ROOT, file)
+    if error:
+        return None
+    full = host_path(ROOT, target)
+    try:
+        info = os.stat(full)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"file {file} cannot be examined ({target}): {exc.strerror or exc}"
+    if stat.S_ISREG(info.st_mode):
+        return None
+    kind = next((name for test, name in FILE_KINDS if test(info.st_mode)), "not a regular file")
+    via = f" (the target of the symlink {file})" if target != file else ""
+    return f"file {target}{via} is {kind}, not a regular file; give the path of a *.conf file"
+
+
+def file_flags(full: str) -> int:
+    """chattr flags of host path `full` (0 where the file system has none, as on tmpfs)."""
+    fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY)
+    try:
+        raw = fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(struct.calcsize("l")))
+    except OSError as exc:
+        if exc.errno in (errno.ENOTTY, errno.EINVAL, errno.EOPNOTSUPP):
+            return 0
+        raise
+    finally:
+        os.close(fd)
+    return struct.unpack("l", raw)[0]
+
+
+def unwritable_because(path: str) -> str | None:
+    """Why host file `path` (or the directory that gets the new file) cannot be replaced, or None.
+
+    An immutable (chattr +i) or append-only (+a) file cannot be renamed over or removed, nor can a file be
+    created in an immutable directory; ansible-core's atomic_move would end with a bare Exception.
+    """
+    full = host_path(ROOT, path)
+    checks = [(full, "file", path, "it cannot be replaced or removed")] if os.path.lexists(full) else []
+    directory = nearest_directory(full)
+    relative = os.path.relpath(directory, host_path(ROOT, "/"))
+    shown = "/" if relative == "." else "/" + relative
+    checks.append((directory, "directory", shown, "no file in it can be created, replaced or removed"))
+    for candidate, kind, name, consequence in checks:
+        try:
+            flags = file_flags(candidate)
+        except OSError:
+            continue  # not readable here: the write itself reports it
+        for flag, attribute, word in ATTRIBUTES:
+            if flags & flag:
+                return (
+                    f"cannot write {path}: {kind} {name} is {word} (chattr +{attribute}), so {consequence}; "
+                    f"remove the attribute (chattr -{attribute} {name}) if the change is wanted"
+                )
+    return None
+
+
+def nearest_directory(full: str) -> str:
+    """The nearest existing directory above host path `full` (where a missing parent would be created)."""
+    directory = os.path.dirname(full)
+    while not os.path.isdir(directory) and directory != os.path.dirname(directory):
+        directory = os.path.dirname(directory)
+    return directory
+
+
+def lock_fallback_dir(file: str) -> str:
+    """Where the lock goes on a tree without /run (unit-test fixtures): the nearest directory above `file`."""
+    return nearest_directory(host_path(ROOT, file))
+
+
 class Settings:
     """Decides the plan from the parameters, then applies it unless in check mode."""
 
@@ -406,13 +601,27 @@ class Settings:
             self.fail(str(exc))
             return
         state = params["state"]
-        if not os.path.isabs(params["file"]):
-            self.fail(f"file must be an absolute path, got {params['file']!r}")
+        problem = file_problem(params["file"])
+        if problem:
+            self.fail(problem)
             return
         if state == "present" and not values:
             self.fail("state=present needs at least one of time, intvl, probes")
             return
         keys = [key for key in KEYS if key in values] or list(KEYS)
+        try:
+            with HostLock(ROOT, lock_fallback_dir(params["file"])):
+                self.locked_run(values, state, keys)
+        except LockError as exc:
+            self.fail(str(exc))
+            return
+        if not self.module._diff:
+            self.result.pop("diff")
+        self.flush_warnings()
+        self.module.exit_json(**self.result)
+
+    def locked_run(self, values: dict[str, int], state: str, keys: list[str]) -> None:
+        """Read, plan and apply, all under the host lock (fail_json exits the process, releasing it)."""
         live_before = read_values(ROOT)
         self.result.update(live_before=live_before, live_after=dict(live_before))
         plan = self.plan_files(values, state, keys)
@@ -427,13 +636,14 @@ class Settings:
             self.apply_files(plan)
             self.apply_live(live_changes)
         self.result["msg"] = self.message(plan, values, live_changes, state, keys)
-        if not self.module._diff:
-            self.result.pop("diff")
-        self.flush_warnings()
-        self.module.exit_json(**self.result)
 
     def plan_files(self, values: dict[str, int], state: str, keys: list[str]) -> PersistPlan | None:
         params = self.params
+        if params["persist"]:
+            problem = target_problem(params["file"])
+            if problem:
+                self.fail(problem)
+                return None
         try:
             if params["persist"]:
                 plan = plan_persist(
@@ -461,6 +671,14 @@ class Settings:
             self.result["files_changed"] = []
             self.fail(plan.error)
             return None
+        for path in plan.edits:
+            problem = unwritable_because(path)
+            if problem and self.module.check_mode:
+                self.warnings.append(problem)
+            elif problem:
+                self.result["files_changed"] = []
+                self.fail(problem)
+                return None
         return plan
 
     def warn_not_persisted(self, values: dict[str, int], boot: dict[str, int | None]) -> None:
@@ -522,6 +740,10 @@ class Settings:
                 backup = write_file(self.module, path, after, self.params["backup"])
             except OSError as exc:
                 self.fail(f"cannot write {path}: {exc.strerror or exc}")
+                return
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                # ansible-core's atomic_move raises a bare Exception when neither rename nor copy works.
+                self.fail(f"cannot write {path}: {exc}")
                 return
             if backup:
                 self.result["backup_files"][path] = backup

@@ -126,6 +126,21 @@ def test_existing_file_edited_in_place_with_mode_kept(root, capsys):
         ({}, "needs at least one of time, intvl, probes"),
         ({"time": 600, "on_conflict": "ignore"}, "on_conflict"),
         ({"time": 600, "file": "sysctl.d/60-tcp-keepalive.conf"}, "file must be an absolute path"),
+        # "a string of digits" (issue 12): no sign, blank, newline, exponent, underscore, float or huge number
+        ({"time": "+600"}, "time must be an integer from 1 to 32767"),
+        ({"time": "600\n"}, "time must be an integer from 1 to 32767"),
+        ({"time": " 600"}, "time must be an integer from 1 to 32767"),
+        ({"time": "6e2"}, "time must be an integer from 1 to 32767"),
+        ({"time": "6_00"}, "time must be an integer from 1 to 32767"),
+        ({"time": "nan"}, "time must be an integer from 1 to 32767"),
+        ({"time": 600.0}, "time must be an integer from 1 to 32767"),
+        ({"time": 10**30}, "time must be an integer from 1 to 32767"),
+        ({"time": "9" * 5000}, "time must be an integer from 1 to 32767"),
+        ({"time": "\u0663\u0660\u0660"}, "time must be an integer from 1 to 32767"),  # Arabic-Indic 300
+        ({"intvl": [600]}, "intvl must be an integer from 1 to 32767"),
+        ({"probes": {"value": 5}}, "probes must be an integer from 1 to 127"),
+        ({"time": 600, "file": "/etc/sysctl.d/a\0b.conf"}, "file must not contain a NUL byte"),
+        ({"time": 600, "file": "/etc/sysctl.d/"}, "file must name a file"),
     ],
 )
 def test_bad_input_fails_cleanly_and_changes_nothing(root, capsys, args, needle):
@@ -195,3 +210,91 @@ def test_persist_false_only_live(root, capsys):
     result = run(capsys, {"time": 600, "persist": False})
     assert result["changed"] is True and live(root)["time"] == 600 and not ours(root).exists()
     assert any("lasts until reboot" in str(w) for w in result["warnings"])
+
+
+def test_digit_string_is_read_as_decimal(root, capsys):
+    result = run(capsys, {"time": "0600", "intvl": "30"})
+    assert not result.get("failed") and live(root)["time"] == 600 and live(root)["intvl"] == 30
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "socket", "symlink_to_fifo"])
+def test_non_regular_file_refused_by_name_without_opening_it(root, capsys, kind):
+    directory = root / "etc" / "sysctl.d"
+    directory.mkdir(parents=True)
+    special = directory / "special"
+    if kind == "directory":
+        special.mkdir()
+    elif kind == "socket":
+        import socket
+
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(special))
+    else:
+        os.mkfifo(special)  # opening it for reading would block the module for ever
+    target = special
+    if kind == "symlink_to_fifo":
+        target = directory / "60-tcp-keepalive.conf"
+        target.symlink_to("special")
+    result = run(capsys, {"time": 600, "file": "/" + str(target.relative_to(root))})
+    assert result["failed"] is True
+    assert "/etc/sysctl.d/special" in result["msg"] and "not a regular file" in result["msg"]
+    words = {"fifo": "FIFO", "symlink_to_fifo": "FIFO", "directory": "directory", "socket": "socket"}
+    assert words[kind] in result["msg"]
+    assert live(root)["time"] == 7200
+
+
+def test_symlink_to_a_regular_file_is_followed(root, capsys):
+    directory = root / "etc" / "sysctl.d"
+    directory.mkdir(parents=True)
+    (directory / "real.conf").write_text("vm.a = 1\n")
+    ours(root).symlink_to("real.conf")
+    result = run(capsys, {"time": 600})
+    assert not result.get("failed") and result["file"] == "/etc/sysctl.d/real.conf"
+    assert ours(root).is_symlink() and f"{TIME} = 600" in (directory / "real.conf").read_text()
+
+
+def test_atomic_move_failure_is_a_named_error(root, capsys, monkeypatch):
+    """ansible-core's atomic_move raises a bare Exception when rename and copy both fail (chattr +i; the real
+    immutable file is in tests/integration/test_hostile_input.py): the module names the path instead."""
+
+    def refuse(self, src, dest, unsafe_writes=False, keep_dest_attrs=True):
+        raise Exception(f"Could not replace file: {src} to {dest}: [Errno 1] Operation not permitted")
+
+    monkeypatch.setattr(settings.AnsibleModule, "atomic_move", refuse)
+    result = run(capsys, {"time": 600})
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"cannot write {OURS}: Could not replace file")
+    assert not ours(root).exists() and live(root)["time"] == 7200
+    assert not list(ours(root).parent.iterdir())  # the temporary file is gone too
+
+
+def test_lock_is_taken_and_removed_check_mode_leaves_nothing(root, capsys):
+    lock_dir = root / "run" / "lock"
+    lock_dir.mkdir(parents=True)
+    run(capsys, {"time": 600}, check=True)
+    assert list(lock_dir.iterdir()) == [] and not ours(root).exists()
+    run(capsys, {"time": 600})
+    assert list(lock_dir.iterdir()) == []
+
+
+def test_a_held_lock_makes_the_module_wait_then_fail_by_name(root, capsys, monkeypatch):
+    import fcntl
+
+    lock_dir = root / "run" / "lock"
+    lock_dir.mkdir(parents=True)
+    lock_path = lock_dir / settings.LOCK_NAME
+    monkeypatch.setattr(settings, "LOCK_TIMEOUT", 0.2)
+    with open(lock_path, "w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        result = run(capsys, {"time": 600})
+    assert result["failed"] is True and str(lock_path) in result["msg"] and "held" in result["msg"]
+    assert live(root)["time"] == 7200 and not ours(root).exists()
+
+
+def test_a_foreign_lock_file_is_refused(root, capsys):
+    lock_dir = root / "run" / "lock"
+    lock_dir.mkdir(parents=True)
+    (lock_dir / settings.LOCK_NAME).symlink_to("/etc/passwd")
+    result = run(capsys, {"time": 600})
+    assert result["failed"] is True and "lock file" in result["msg"]
+    assert live(root)["time"] == 7200
