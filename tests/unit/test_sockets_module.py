@@ -15,7 +15,6 @@ import socket
 import struct
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
 from ansible_collections.tcp.keepalive.plugins.module_utils._live import (
     SKIP_ALREADY,
@@ -45,6 +44,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
     planned_changes,
 )
 from ansible_collections.tcp.keepalive.plugins.modules import sockets as sockets_module
+from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
 
 OFF = SockOpts(keepalive=False, keepidle=7200, keepintvl=75, keepcnt=9, user_timeout=0)
 ON_APP = SockOpts(keepalive=True, keepidle=77, keepintvl=75, keepcnt=9, user_timeout=0)
