@@ -163,8 +163,8 @@ def _elf_facts(handle) -> ElfFacts:
     program = handle.read(phentsize * phnum)
     interp = any(struct.unpack_from(order + "I", program, index * phentsize)[0] == _PT_INTERP
                  for index in range(len(program) // max(phentsize, 1)))
-    return ElfFacts(elf=True, static=not interp, go=_has_go_section(handle, order, wide, shoff, shentsize,
-                                                                      shnum, shstrndx))
+    go = _has_go_section(handle, order, wide, shoff, shentsize, shnum, shstrndx)
+    return ElfFacts(elf=True, static=not interp, go=go)
 
 
 def _has_go_section(handle, order: str, wide: bool, shoff: int, shentsize: int, shnum: int,

@@ -402,8 +402,10 @@ def test_real_server(started):
     server, proc = started
     pids = group_pids(proc)
     own_fds = len(os.listdir("/proc/self/fd"))
-    expected = "keepalive" if server.listener_keepalive else ("after_accept" if server.accepted_keepalive
-                                                                else "without")
+    if server.listener_keepalive:
+        expected = "keepalive"
+    else:
+        expected = "after_accept" if server.accepted_keepalive else "without"
 
     # 1. No connection visible, no probe: the listener's own keepalive, else unverified (low, never high).
     quiet = scan(server.port)
