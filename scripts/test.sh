@@ -68,6 +68,7 @@ venv_rc=$?
 export PATH="$VENV/bin:$PATH"
 docker_ready=0
 if stage docker bash scripts/docker-up.sh && stage images bash scripts/images.sh; then docker_ready=1; fi
+# Other install steps (one line each) go here, before any test runs.
 stage chromium bash scripts/chromium.sh
 
 # Two checks whose findings a later change fixes: set the flag to 1 to make them stages (the lead decides).
