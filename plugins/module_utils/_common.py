@@ -113,6 +113,10 @@ def parse_int(value: Any) -> int | None:
     return sign * int(text, 10)
 
 
+# Longest time + intvl * probes with every key at its limit (32767 + 32767 * 127): a bound on any detection
+# time a policy can ask for.
+MAX_DETECTION_TIME = LIMITS["time"][1] + LIMITS["intvl"][1] * LIMITS["probes"][1]
+
 # Longest digit string parse_decimal() reads: any value of the three keys fits in 5 digits, and int() of a
 # string above sys.get_int_max_str_digits() (4300) raises, so a huge string is refused before it is parsed.
 MAX_DECIMAL_DIGITS = 20
@@ -140,5 +144,5 @@ def check_range(option: str, value: Any, low: float, high: float, what: str = "a
     naming `option` and the accepted range."""
     number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN != NaN
     if not number or not low <= value <= high:
-        return f"{option} must be {what} from {low:g} to {high:g}, got {value!r}"
+        return f"{option} must be {what} from {low} to {high}, got {value!r}"
     return None

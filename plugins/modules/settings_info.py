@@ -47,6 +47,7 @@ options:
       - Longest time, in seconds, an idle connection to a dead peer may stay open, that is
         C(time + intvl * probes). Checked at runtime, after boot, and in every other namespace read.
       - More gives a C(detection_time_exceeded) finding and makes RV(compliant) false.
+      - From 1 to 4194176 (C(32767 + 32767 * 127), every key at its per-socket limit).
     type: int
   loader:
     description:
@@ -305,6 +306,7 @@ compliant:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import MAX_DETECTION_TIME, check_range
 from ansible_collections.tcp.keepalive.plugins.module_utils._policy import PolicyError, audit
 from ansible_collections.tcp.keepalive.plugins.module_utils._sysctl_conf import loader_version
 
@@ -321,6 +323,11 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
+    if params["max_detection_time"] is not None:
+        problem = check_range("max_detection_time", params["max_detection_time"], 1, MAX_DETECTION_TIME,
+                              "a whole number of seconds")
+        if problem:
+            module.fail_json(msg=problem)
     try:
         result = audit(expected=params["expected"], max_detection_time=params["max_detection_time"],
                        loader=params["loader"], namespaces=params["namespaces"])

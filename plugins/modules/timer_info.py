@@ -25,7 +25,9 @@ extends_documentation_fragment:
   - tcp.keepalive._attributes.info_module
 options:
   tolerance:
-    description: Largest accepted difference, in seconds, between the observed expiry and the expected time.
+    description:
+      - Largest accepted difference, in seconds, between the observed expiry and the expected time.
+      - From 0 to 32767 (the longest keepalive time a socket can have).
     type: float
     default: 2
   expected_time:
@@ -33,6 +35,7 @@ options:
       - Keepalive time, in seconds, the timer must show. Defaults to the namespace's
         C(net.ipv4.tcp_keepalive_time) read from C(/proc/sys), which proves that the kernel uses what
         C(/proc/sys) shows; give the policy value to prove the policy.
+      - From 1 to 32767 (C(MAX_TCP_KEEPIDLE)).
     type: int
   fail_on_mismatch:
     description: Fail the task when RV(ok) is false, with RV(message) as the reason.
@@ -142,7 +145,7 @@ findings:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import Finding
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import LIMITS, Finding, check_range
 from ansible_collections.tcp.keepalive.plugins.module_utils._timer_proof import (
     ProofError,
     prove_keepalive_timer,
@@ -159,10 +162,13 @@ def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     tolerance = module.params["tolerance"]
     expected = module.params["expected_time"]
-    if tolerance < 0:
-        module.fail_json(msg=f"tolerance must not be negative, got {tolerance:g}")
-    if expected is not None and expected < 1:
-        module.fail_json(msg=f"expected_time must be at least 1 second, got {expected}")
+    # The timer cannot be longer than MAX_TCP_KEEPIDLE (32767 s), so neither can a useful tolerance; NaN
+    # ("within nan"), infinity and 1e308 would make every proof pass.
+    problem = check_range("tolerance", tolerance, 0, LIMITS["time"][1], "a number of seconds")
+    if expected is not None:
+        problem = problem or check_range("expected_time", expected, *LIMITS["time"], "a number of seconds")
+    if problem:
+        module.fail_json(msg=problem)
     try:
         proof = prove_keepalive_timer(tolerance=tolerance, expected_time=expected)
     except ProofError as exc:
