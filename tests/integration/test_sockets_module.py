@@ -433,3 +433,35 @@ def test_namespaces_all_reaches_a_server_in_another_namespace():
     assert changed["sockets_changed"] == 5 and changed["listeners_changed"] == 1, changed
     assert {entry["namespace"] for entry in changed["sockets"]} == {out["theirs"]} != {out["own"]}
     assert all(row["ka"] == 1 and row["idle"] == 2 for row in out["report"] if row["port"] == PLAIN)
+
+
+V6_SERVER = r"""
+import socket, sys, time
+l = socket.socket(socket.AF_INET6); l.bind(("::1", 7303)); l.listen(4)
+c = socket.create_connection(("::1", 7303)); a = l.accept()[0]
+print("ready", flush=True); sys.stdin.readline()
+print(a.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+      a.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE), flush=True)
+"""
+
+
+def _ipv6() -> dict:
+    server = subprocess.Popen([sys.executable, "-c", V6_SERVER], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        result = run_module({"ports": [7303], "pids": [server.pid], "include_loopback": True, "idle": 4})
+        server.stdin.write("\n")
+        server.stdin.flush()
+        return {"result": result, "accepted": server.stdout.readline().split()}
+    finally:
+        server.wait(5)
+
+
+def test_ipv6_sockets_are_changed_too():
+    out = in_private_netns(_ipv6)
+    result = out["result"]
+    # the listener, the accepted connection and the client end, all held by the server process
+    assert result["sockets_changed"] == 3 and result["listeners_changed"] == 1, result
+    assert {entry["local"].startswith("[::1]:") for entry in result["sockets"]} == {True}
+    assert out["accepted"] == ["1", "4"]
