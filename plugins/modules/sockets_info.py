@@ -294,7 +294,10 @@ sockets:
       type: str
       sample: "no ptrace rights over the owner (pidfd_getfd: EPERM)"
     keepidle:
-      description: Effective C(TCP_KEEPIDLE) in seconds, when known.
+      description:
+        - Effective C(TCP_KEEPIDLE) in seconds, when known. V(null) for a socket without keepalive (its
+          C(TCP_KEEP*) options are read only where C(SO_KEEPALIVE) is on); the same for
+          RV(sockets[].keepintvl) and RV(sockets[].keepcnt).
       type: int
       sample: 7200
     keepintvl:
@@ -423,7 +426,9 @@ services:
       type: int
       sample: 120
     keepalive_unknown:
-      description: Sockets (connections and listeners) whose keepalive could not be determined.
+      description:
+        - Connections whose keepalive could not be determined (listeners are judged by evidence instead, see
+          RV(services[].listeners_unverified)).
       type: int
       sample: 0
     ghost_candidates:
