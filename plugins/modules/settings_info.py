@@ -323,6 +323,9 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
+    for key, value in (params["expected"] or {}).items():
+        if value is None:  # an empty YAML value: a policy that checks nothing must not read as compliant
+            module.fail_json(msg=f"expected.{key} must be an integer, got None (an empty value)")
     if params["max_detection_time"] is not None:
         problem = check_range("max_detection_time", params["max_detection_time"], 1, MAX_DETECTION_TIME,
                               "a whole number of seconds")

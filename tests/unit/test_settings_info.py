@@ -34,6 +34,7 @@ MDT_RANGE = "max_detection_time must be a whole number of seconds from 1 to 4194
     ({"expected": [1]}, "we were unable to convert to dict"),
     ({"expected": {"time": 0}}, "expected.time must be between 1 and 32767, got 0"),
     ({"expected": {"probes": 500}}, "expected.probes must be between 1 and 127, got 500"),
+    ({"expected": {"time": None}}, "expected.time must be an integer, got None"),
     ({"max_detection_time": -1}, MDT_RANGE),
     ({"max_detection_time": 0}, MDT_RANGE + ", got 0"),
     ({"max_detection_time": 10**30}, MDT_RANGE),
