@@ -13,7 +13,13 @@ release="${1:?usage: versions.sh RELEASE venv|units|sanity [ARGS...]}"
 what="${2:-units}"
 shift $(($# >= 2 ? 2 : $#))
 requirements="$REPO/scripts/requirements/ansible-core-$release.txt"
-[[ -f "$requirements" ]] || die "no $requirements: releases with one: $(cd "$REPO/scripts/requirements" && ls)"
+if [[ ! -f "$requirements" ]]; then
+  known=""
+  for file in "$REPO"/scripts/requirements/ansible-core-*.txt; do
+    file="${file##*/ansible-core-}"; known+="${file%.txt} "
+  done
+  die "no $requirements (releases: $known)"
+fi
 PYTHON="${CONTROLLER_PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 venv="$REPO/.venvs/ansible-core-$release"
