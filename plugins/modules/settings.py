@@ -47,6 +47,8 @@ options:
       - An integer from 1 to 32767 (the kernel's per-socket limit C(MAX_TCP_KEEPIDLE)). A string of digits is
         read as a decimal number, so V("0600") means 600. Unquoted C(0600) in YAML is octal (384) before the
         module sees it, so quote it or write V(600).
+      - Anything else is refused with a message naming the option, such as a sign (V("+600")), blanks
+        or a newline (V(" 600"), V("600\n")), an exponent (V("6e2")), a float, a boolean, an empty value.
       - With O(state=absent), naming the option selects the key to remove; its value is not used.
     type: raw
     aliases: [tcp_keepalive_time]
@@ -84,6 +86,9 @@ options:
         C(systemd-sysctl) through the C(99-sysctl.conf) symlink). Another path is written but is not read at
         boot, and the module warns about it.
       - A symlink is followed and its target edited. Missing parent directories are created (mode C(0755)).
+      - It must be a regular file (or a symlink to one), or not exist yet. A directory, FIFO, socket or device
+        is refused by name without being opened, and so is an immutable or append-only file or directory
+        (C(chattr +i), C(chattr +a)), before anything is changed.
     type: path
     default: /etc/sysctl.d/60-tcp-keepalive.conf
   apply:
@@ -125,6 +130,11 @@ options:
     type: bool
     default: false
 notes:
+  - Runs of this module on one host take turns. Each holds an exclusive C(flock) on
+    C(/run/lock/tcp-keepalive.settings.lock) (C(/run) when there is no C(/run/lock)) from reading the
+    files and live values to the last rename and live write, so simultaneous runs on one file lose no
+    value. The lock file is removed on release, also in check mode. A run waits up to 300 seconds for the
+    lock, then fails naming it.
   - The live values belong to the network namespace the module runs in. Containers and other network
     namespaces have their own values, and a new namespace starts at the kernel defaults 7200/75/9.
   - Glob definitions (C(net.ipv4.tcp_keepalive_*)) in other files never override O(file), because an explicit
