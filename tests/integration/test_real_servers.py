@@ -61,6 +61,8 @@ def veth_up() -> None:
 def topology():
     if os.geteuid() != 0 or not shutil.which("ip"):
         pytest.skip("needs root and iproute2")
+    os.makedirs(WORK, mode=0o755, exist_ok=True)
+    os.chmod(WORK, 0o755)   # the postgres and mysql users enter it
     for ns in (SERVER_NS, CLIENT_NS):
         run("ip", "netns", "add", ns)
         run("ip", "-n", ns, "link", "set", "lo", "up")
@@ -68,6 +70,7 @@ def topology():
     yield
     for ns in (SERVER_NS, CLIENT_NS):
         run("ip", "netns", "del", ns, check=False)
+    shutil.rmtree(WORK, ignore_errors=True)   # database directories, the Go build cache
 
 
 def in_server_ns(body: Callable[[], Any]) -> Any:
@@ -160,8 +163,7 @@ class Server:
     ghost: bool = False               # also check the ghost candidate after the client vanishes
 
 
-WORK = tempfile.mkdtemp(prefix="tk-real-", dir="/tmp")
-os.chmod(WORK, 0o755)
+WORK = os.path.join(tempfile.gettempdir(), f"tk-real-{os.getpid()}")   # made by the topology fixture
 
 GO_SOURCE = textwrap.dedent("""
     package main
@@ -309,8 +311,14 @@ def servers() -> list[Server]:
                 f"--port={port}", f"--socket={work}/sock", f"--pid-file={work}/pid", "--skip-grant-tables",
                 "--skip-log-error", *extra]
 
-    java_source = _write("Echo.java", JAVA_SOURCE)
-    python_source = _write("echo.py", PYTHON_SOURCE)
+    java_source, python_source = os.path.join(WORK, "Echo.java"), os.path.join(WORK, "echo.py")
+
+    def java_setup(_work: str) -> None:
+        _write("Echo.java", JAVA_SOURCE)
+
+    def python_setup(_work: str) -> None:
+        _write("echo.py", PYTHON_SOURCE)
+
     go = os.path.join(WORK, "goecho")
     return [
         Server("postgresql", 15432, pg(pg_work, 15432), False, True, "tcp_keepalives_idle", user="postgres",
@@ -333,13 +341,13 @@ def servers() -> list[Server]:
                keepidle=120),
         Server("node-plain", 17012, [node, "-e", NODE_SOURCE, "off", "17012"], False, False, "setKeepAlive"),
         Server("java-setkeepalive", 17021, ["java", java_source, "on", "17021"], False, True,
-               "jdk.net.ExtendedSocketOptions"),
+               "jdk.net.ExtendedSocketOptions", setup=java_setup),
         Server("java-plain", 17022, ["java", java_source, "off", "17022"], False, False,
-               "jdk.net.ExtendedSocketOptions"),
+               "jdk.net.ExtendedSocketOptions", setup=java_setup),
         Server("python-asyncio-keepalive", 17031, ["python3", python_source, "on", "17031"], False, True,
-               "SO_KEEPALIVE, 1", keepidle=90),
+               "SO_KEEPALIVE, 1", keepidle=90, setup=python_setup),
         Server("python-asyncio-plain", 17032, ["python3", python_source, "off", "17032"], False, False,
-               "SO_KEEPALIVE, 1"),
+               "SO_KEEPALIVE, 1", setup=python_setup),
         Server("socat-keepalive", 17041, ["socat", "TCP-LISTEN:17041,fork,reuseaddr,keepalive,keepidle=100",
                                           "EXEC:cat"], False, True, "keepalive,keepidle=", keepidle=100),
         Server("socat-plain", 17042, ["socat", "TCP-LISTEN:17042,fork,reuseaddr", "EXEC:cat"], False, False,
@@ -357,8 +365,8 @@ SERVERS = {server.name: server for server in servers()}
 @pytest.fixture
 def started(topology, request):
     server: Server = SERVERS[request.param]
-    missing = shutil.which(server.argv[0]) is None and not os.path.exists(server.argv[0])
-    if missing and server.setup is None:
+    program = "go" if server.argv[0].startswith(WORK) else server.argv[0]   # the Go server is built here
+    if shutil.which(program) is None and not os.path.exists(program):
         pytest.skip(f"{server.argv[0]} not installed (scripts/real-servers.sh)")
     if server.setup is not None:
         server.setup(WORK)
