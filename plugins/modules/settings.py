@@ -498,6 +498,12 @@ def file_problem(file: str) -> str | None:
         return f"file must be an absolute path, got {file!r}"
     if os.path.basename(file) in ("", ".", ".."):
         return f"file must name a file, not a directory, got {file!r}"
+    top = os.path.normpath(file).split("/")[1]
+    if top in ("proc", "sys"):
+        return (
+            f"file must be a sysctl.d configuration file, not a path under /{top} (a kernel interface), "
+            f"got {file!r}"
+        )
     return None
 
 

@@ -70,6 +70,10 @@ SETTINGS_CASES = [
     ("file_nul", {"time": 600, "file": "/etc/sysctl.d/a\x00b.conf"}, "file must not contain a NUL byte"),
     ("file_directory", {"time": 600, "file": "/etc/sysctl.d"}, "/etc/sysctl.d is a directory"),
     ("file_dev_null", {"time": 600, "file": "/dev/null"}, "/dev/null"),
+    ("file_dot_dot", {"time": 600, "file": "/etc/sysctl.d/.."}, "file must name a file"),
+    ("file_proc", {"time": 600, "file": "/proc/sys/net/ipv4/tcp_keepalive_time"}, "not a path under /proc"),
+    ("file_sys", {"time": 600, "file": "/sys/kernel/x.conf"}, "not a path under /sys"),
+    ("file_under_a_file", {"time": 600, "file": OURS + "/x.conf"}, f"{OURS}/x.conf cannot be examined"),
 ]
 # File-system conditions on the ext4 image: (name, shell before, args, needle, shell after); the snapshot
 # is taken after "after" has undone the condition.
