@@ -8,6 +8,7 @@ Private module_utils (leading underscore): not a public API. Standard library on
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,7 +143,19 @@ def parse_decimal(value: Any) -> int | None:
 def check_range(option: str, value: Any, low: float, high: float, what: str = "a number") -> str | None:
     """None when `value` is a real number (not a bool, not NaN or infinite) within [low, high], else a message
     naming `option` and the accepted range."""
-    number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN != NaN
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        number = False
+    else:
+        number = not (isinstance(value, float) and math.isnan(value))  # math.isnan(int) overflows above 1e308
     if not number or not low <= value <= high:
-        return f"{option} must be {what} from {low} to {high}, got {value!r}"
+        return f"{option} must be {what} from {low} to {high}, got {shown(value)}"
     return None
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """repr() of a user value for a message, cut to about `limit` characters (never fails on a huge int)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        digits = str(len(str(abs(value)))) if value.bit_length() < 14000 else "more than 4000"
+        return f"a number of {digits} digits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 20]}... ({len(text)} characters)"

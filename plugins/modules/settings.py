@@ -48,7 +48,7 @@ options:
         read as a decimal number, so V("0600") means 600. Unquoted C(0600) in YAML is octal (384) before the
         module sees it, so quote it or write V(600).
       - Anything else is refused with a message naming the option, such as a sign (V("+600")), blanks
-        or a newline (V(" 600"), V("600\n")), an exponent (V("6e2")), a float, a boolean, an empty value.
+        or a trailing newline (V(" 600")), an exponent (V("6e2")), a float, a boolean, an empty value.
       - With O(state=absent), naming the option selects the key to remove; its value is not used.
     type: raw
     aliases: [tcp_keepalive_time]
@@ -303,6 +303,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
     LIMITS,
     SYSCTL_NAMES,
     parse_decimal,
+    shown,
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._procsys import (
     ProcSysError,
@@ -443,12 +444,9 @@ def parse_value(option: str, raw: Any) -> int:
     low, high = LIMITS[option]
     number = parse_decimal(raw)
     if number is None or not low <= number <= high:
-        shown = repr(raw)
-        if len(shown) > 80:
-            shown = f"{shown[:60]}... ({len(shown)} characters)"
         raise ValueError(
             f"{option} must be an integer from {low} to {high} ({SYSCTL_NAMES[option]}) or a string of "
-            f"digits, got {shown}"
+            f"digits, got {shown(raw)}"
         )
     return number
 
