@@ -217,3 +217,9 @@ def test_public_result_is_small_and_says_the_verdict():
     assert result["status"] == "fail" and result["compliant"] is False
     assert result["checks"]["runtime_values"] == "fail" and "runtime_values" in result["failed_checks"]
     assert result["finding_ids"] == ["not_expected"] and result["findings"]["high"] == 1
+
+
+def test_the_role_readme_names_every_finding_id_of_the_table():
+    readme = (REPO / "roles" / "verify" / "README.md").read_text(encoding="utf-8")
+    missing = [fid for fid in _checks.FINDING_ROUTES if f"`{fid}`" not in readme]
+    assert not missing, f"roles/verify/README.md check table lacks {missing}"
