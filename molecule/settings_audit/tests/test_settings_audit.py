@@ -234,25 +234,24 @@ def test_after_values_and_definitions(saved):
 
 def test_after_findings_only_what_the_role_does_not_own(saved):
     """The role fixed everything in its remit; 10-app.conf (not its file) keeps a same-value definition
-    that loses to the role's file and a line that is not an assignment."""
+    that loses to the role's file (no finding: it changes nothing at boot, issue 11 item 7) and a line
+    that is not an assignment."""
     phase = saved["after"]
     findings = phase["result"]["findings"]
-    app_time = line_of(phase, APP, "net.ipv4.tcp_keepalive_time = 600")
     app_bad = line_of(phase, APP, NOT_AN_ASSIGNMENT)
+    assert _finding_keys(findings) == [("unparsable_line", None, APP, app_bad, None)]
+    time_definitions = phase["result"]["settings"]["time"]["definitions"]
+    app_time = line_of(phase, APP, "net.ipv4.tcp_keepalive_time = 600")
     role_time = line_of(phase, ROLE_FILE, "net.ipv4.tcp_keepalive_time = 600")
-    assert _finding_keys(findings) == [
-        ("overridden_at_boot", "time", APP, app_time, None),
-        ("unparsable_line", None, APP, app_bad, None),
-    ]
-    (overridden,) = _by_id(findings, "overridden_at_boot")
-    assert f"overridden at boot by {ROLE_FILE}:{role_time} (value 600)" in overridden["message"]
+    app = next(d for d in time_definitions if (d["file"], d["line"]) == (APP, app_time))
+    assert app["wins"] is False and app["overridden_by"] == {"file": ROLE_FILE, "line": role_time}
 
 
 def test_fixed_findings_are_gone(saved):
     before = {f["id"] for f in saved["before"]["result"]["findings"]}
     after = {f["id"] for f in saved["after"]["result"]["findings"]}
     assert before - after == {"drift", "not_persisted", "conflicting_definitions", "not_expected",
-                              "detection_time_exceeded"}
+                              "detection_time_exceeded", "overridden_at_boot"}
     assert after <= before
     assert (saved["before"]["result"]["compliant"], saved["after"]["result"]["compliant"]) == (False, True)
 
