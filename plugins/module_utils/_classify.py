@@ -135,9 +135,9 @@ def classify(sock: TcpSocket, opts: SockOpts | None, skipped: str | None, sysctl
     elif verdict.keepalive is True:
         item.keepidle, item.keepintvl, item.keepcnt = (sysctls.get(key) for key in KEYS)
         item.params_source = "assumed"
-    if verdict.keepalive is True and None not in (item.keepidle, item.keepintvl, item.keepcnt):
-        item.detection = effective_detection_time(item.keepidle, item.keepintvl, item.keepcnt,
-                                                  item.user_timeout or 0)
+    keepidle, keepintvl, keepcnt = item.keepidle, item.keepintvl, item.keepcnt
+    if verdict.keepalive is True and keepidle is not None and keepintvl is not None and keepcnt is not None:
+        item.detection = effective_detection_time(keepidle, keepintvl, keepcnt, item.user_timeout or 0)
     if sock.last_data_recv is not None and sock.state != LISTEN:
         item.idle = sock.last_data_recv // 1000
     item.ghost = (verdict.keepalive is False and sock.state in CONNECTED and item.idle is not None

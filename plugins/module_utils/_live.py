@@ -149,7 +149,7 @@ def parse_live_options(raw: dict[str, Any]) -> LiveOptions:
     max_sockets = DEFAULT_MAX_SOCKETS if max_sockets is None else _bounded("max_sockets", max_sockets, 1,
                                                                            2 ** 31 - 1)
     destroy = bool(raw.get("destroy_ghosts"))
-    idle_threshold = raw.get("idle_threshold")
+    idle_threshold: Any = raw.get("idle_threshold")
     idle_threshold = DEFAULT_IDLE_THRESHOLD if idle_threshold is None else _bounded(
         "idle_threshold", idle_threshold, 0, MAX_IDLE_THRESHOLD, " seconds")
     return LiveOptions(selection=selection, setting=setting, pids=pids, scope=scope,

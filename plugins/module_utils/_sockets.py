@@ -372,7 +372,7 @@ class Scan:
             if ghost:
                 self.ghosts += 1
                 stats.ghost_candidates += 1
-                if idle > stats.max_ghost_idle:
+                if idle is not None and idle > stats.max_ghost_idle:  # ghost: idle is not None
                     stats.max_ghost_idle = idle
                 if stats.wants_example("ghost"):
                     stats.example("ghost", f"{_where(sock)} (idle {idle}s)")
@@ -391,9 +391,10 @@ class Scan:
         """Detection time of a keepalive socket seen by its timer: the namespace's sysctls (cached)."""
         key = id(context)
         if key not in self.detection_by_context:
-            values = [context.sysctls.get(name) for name in ("time", "intvl", "probes")]
+            idle, intvl, count = (context.sysctls.get(name) for name in ("time", "intvl", "probes"))
             self.detection_by_context[key] = (
-                None if None in values else effective_detection_time(values[0], values[1], values[2], 0))
+                None if idle is None or intvl is None or count is None
+                else effective_detection_time(idle, intvl, count, 0))
         return self.detection_by_context[key]
 
     def wants_sockopts(self, sock: TcpSocket) -> bool:
@@ -569,7 +570,7 @@ class Scan:
                 stats.example("without", item.where)
             if item.ghost:
                 stats.ghost_candidates += 1
-                if item.idle > stats.max_ghost_idle:
+                if item.idle is not None and item.idle > stats.max_ghost_idle:  # ghost: idle is not None
                     stats.max_ghost_idle = item.idle
                 if stats.wants_example("ghost"):
                     stats.example("ghost", f"{item.where} (idle {item.idle}s)")

@@ -21,7 +21,7 @@ import os
 import platform
 import socket
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import CgroupInfo
 
@@ -78,6 +78,9 @@ def net_cls_unsafe(cgroup: CgroupInfo | None) -> bool:
     return False
 
 
+_Reader = TypeVar("_Reader", bound="SockOptReader")  # __enter__ returns the subclass (SockOptWriter)
+
+
 class SockOptReader:
     """Reads socket options of (pid, fd) pairs; keeps one pidfd per pid until close()."""
 
@@ -95,7 +98,7 @@ class SockOptReader:
         except (OSError, AttributeError):
             self.disabled_reason = SKIP_UNSUPPORTED
 
-    def __enter__(self) -> SockOptReader:
+    def __enter__(self: _Reader) -> _Reader:
         return self
 
     def __exit__(self, *exc: object) -> None:
