@@ -29,7 +29,10 @@ _ASSIGNMENT = re.compile(r"^\s*-?\s*(?P<key>[^=\s]+)\s*=\s*(?P<value>.*?)\s*$")
 def parse_definitions(text: str) -> list[tuple[int, str, str]]:
     """(line number, dotted key, value) for every assignment in a sysctl.d file's text."""
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" as the loaders (and an editor) count them; str.splitlines() would also split at
+    # \v, \f, \x1c-\x1e, \x85 and \u2028 (issue 11 item 3).
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
         if line.lstrip()[:1] in ("#", ";", ""):
             continue
         match = _ASSIGNMENT.match(line)
