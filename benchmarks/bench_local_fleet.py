@@ -38,7 +38,10 @@ def _env() -> dict[str, str]:
     env["PATH"] = f"{REPO}/.venv/bin:{env.get('PATH', '')}"
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", f"{REPO}/.venv/collections")
     env.update(
-        ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
     )
     return env
 
