@@ -76,8 +76,8 @@ seealso:
   - module: tcp.keepalive.settings_info
   - module: tcp.keepalive.sockets_info
   - module: tcp.keepalive.timer_info
-  - role: tcp.keepalive.verify
-    description: Turns this result into checks and fleet reports.
+  - ref: ansible_collections.tcp.keepalive.verify_role
+    description: The role that turns this result into checks and fleet reports.
 """
 
 EXAMPLES = r"""
