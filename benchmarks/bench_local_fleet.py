@@ -28,6 +28,7 @@ CONTROLLER_ONLY = {
     "ansible.builtin.assert",
     "ansible.builtin.fail",
     "ansible.builtin.set_stats",
+    "ansible.builtin.validate_argument_spec",
     "tcp.keepalive.verify_report",
     "ansible.builtin.debug",
 }
