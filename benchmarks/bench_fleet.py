@@ -11,7 +11,7 @@ default policy (600/60/5 live and in /etc/sysctl.d/60-tcp-keepalive.conf), so a 
 every host. Then, interleaved each round:
 
   baseline   ansible.builtin.ping on every host (the fixed cost of reaching the fleet)
-  audit      ansible-playbook tcp.keepalive.audit (settings_info, sockets_info, timer_info, checks, reports)
+  audit      ansible-playbook tcp.keepalive.audit (one audit_info call per host, checks, reports)
 
 Wall time of ansible-playbook (fresh process per run), ratio to the baseline, peak RSS of the largest
 single process of the controller's tree (ru_maxrss is per process, not a sum over the forks), and what
