@@ -39,8 +39,8 @@ SYSTEMD_SYSCTL = next(
     (p for p in ("/lib/systemd/systemd-sysctl", "/usr/lib/systemd/systemd-sysctl") if os.path.exists(p)), None
 )
 PREFIXES = " ".join(f"--prefix=net.ipv4.tcp_keepalive_{key}" for key in KEYS)
-READ = " ".join(f"/proc/sys/net/ipv4/{name}" for name in ("tcp_keepalive_time", "tcp_keepalive_intvl",
-                                                            "tcp_keepalive_probes", "ip_default_ttl"))
+READ_NAMES = ("tcp_keepalive_time", "tcp_keepalive_intvl", "tcp_keepalive_probes", "ip_default_ttl")
+READ = " ".join(f"/proc/sys/net/ipv4/{name}" for name in READ_NAMES)
 LOADER_SCRIPTS = {
     "procps": f"sysctl --pattern '{PATTERN}' --system >/dev/null 2>&1; cat {READ}",
     "systemd": f"{SYSTEMD_SYSCTL} {PREFIXES} >/dev/null 2>&1; cat {READ}",
@@ -113,7 +113,7 @@ def line(rng: random.Random) -> str:
 
 def content(rng: random.Random) -> bytes:
     count = rng.choice([1, 1, 2, 3, 4, 6, 9])
-    text = "".join(line(rng) + rng.choice(ENDINGS) for _ in range(count))
+    text = "".join(line(rng) + rng.choice(ENDINGS) for _line in range(count))
     if rng.random() < 0.15:
         text = text.rstrip("\n")  # no final newline
     return text.encode("utf-8", errors="surrogateescape")
@@ -123,7 +123,7 @@ def make_tree(rng: random.Random, dirs: list[str]) -> dict:
     """{host path: ("file", bytes) | ("link", target) | ("dir",)}, plus "/etc/sysctl.conf"."""
     tree: dict = {}
     files: list[str] = []
-    for _ in range(rng.choice([1, 2, 3, 4, 5, 6, 8])):
+    for _file in range(rng.choice([1, 2, 3, 4, 5, 6, 8])):
         directory = rng.choice(dirs + ["/etc/sysctl.d", "/usr/lib/sysctl.d"])
         path = f"{directory}/{rng.choice(NAMES)}"
         roll = rng.random()
