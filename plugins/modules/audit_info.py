@@ -12,7 +12,7 @@ version_added: 0.2.0
 description:
   - Runs on the managed node what M(tcp.keepalive.settings_info), M(tcp.keepalive.sockets_info) and
     M(tcp.keepalive.timer_info) do, in one process and one round trip, and reports the effective user the
-    audit ran as. The role M(tcp.keepalive.verify) uses it instead of C(setup) plus three module calls.
+    audit ran as. The role C(tcp.keepalive.verify) uses it instead of C(setup) plus three module calls.
   - Each part is independent. A part that fails (bad option, permission, missing kernel feature) is
     returned with C(failed=true) and its C(msg); the other parts are still gathered. The task itself
     fails only when every part failed.
