@@ -20,7 +20,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._remediation import 
     remedy_for,
 )
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "remediation.md").read_text(encoding="utf-8")
+DOC = (Path(__file__).resolve().parents[4] / "docs" / "remediation.md").read_text(encoding="utf-8")
 
 
 def doc_row(name: str) -> str:

@@ -21,7 +21,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import (
     states_mask,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sockdiag"
 TRUTH = json.loads((FIXTURES / "sockets.json").read_text())
 DUMP = (FIXTURES / "dump.bin").read_bytes()
 

@@ -17,7 +17,7 @@ import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import FINDING_SEVERITY
 from ansible_collections.tcp.keepalive.plugins.plugin_utils import _checks, _records, _render, _report
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 POLICY = {
     "expected": {"time": 600, "intvl": 60, "probes": 5},
     "max_detection_time": 900,

@@ -28,7 +28,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import SKI
 from ansible_collections.tcp.keepalive.plugins.modules import sockets_info
 from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
 
-FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sockdiag"
 TRUTH = json.loads((FIXTURES / "sockets.json").read_text())
 RECORDED = parse_messages((FIXTURES / "dump.bin").read_bytes())[0]
 ROLE = {entry["role"]: entry for entry in TRUTH["sockets"]}

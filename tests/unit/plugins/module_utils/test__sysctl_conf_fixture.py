@@ -16,7 +16,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf 
 from ansible_collections.tcp.keepalive.plugins.modules import settings
 from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
 
-FIXTURE = Path(__file__).parent / "fixtures" / "sysctl" / "debian12"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "sysctl" / "debian12"
 
 
 @pytest.fixture

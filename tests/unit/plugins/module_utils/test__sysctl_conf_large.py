@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_sysctl_parse.py"
+BENCH = Path(__file__).resolve().parents[4] / "benchmarks" / "bench_sysctl_parse.py"
 
 
 def load_bench():
