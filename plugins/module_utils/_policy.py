@@ -340,8 +340,9 @@ def _unparsable(model: Any) -> list[Finding]:
     for key in KEYS:
         for definition in _live(model, key):  # the loader never writes what a masked file holds
             if definition.int_value is None and (definition.file, definition.line) not in seen:
-                message = (f"{SYSCTL_NAMES[key]} = {definition.value!r} at {_where(definition)} is not an "
-                           "integer: the loader fails to write it")
+                message = (f"{SYSCTL_NAMES[key]} = {definition.value!r} at {_where(definition)} is a value "
+                           "the kernel rejects (not an integer, or out of the key's range): the loader fails "
+                           "to write it and the earlier value stays")
                 found.append(Finding(id="unparsable_line", key=key, file=definition.file,
                                      line=definition.line, message=message))
     return found
