@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Dict, Optional
 
 # Short names users type (module options `time`, `intvl`, `probes`) -> full sysctl names.
 KEYS = ("time", "intvl", "probes")
@@ -21,6 +21,9 @@ PROC_SYS_RELPATH = {key: "proc/sys/net/ipv4/tcp_keepalive_" + key for key in KEY
 # Values a new network namespace starts with (include/net/tcp.h: TCP_KEEPALIVE_TIME 7200*HZ,
 # TCP_KEEPALIVE_INTVL 75*HZ, TCP_KEEPALIVE_PROBES 9; set in tcp_sk_init() for every netns).
 KERNEL_DEFAULTS = {"time": 7200, "intvl": 75, "probes": 9}
+
+# The three values of one namespace (runtime) or of the boot model, by short key; None when unknown.
+Values = Dict[str, Optional[int]]  # typing.Dict: evaluated at import, Python 3.8
 
 # The sysctl handlers accept any int (proc_dointvec_jiffies), but the per-socket options are bounded
 # (include/net/tcp.h: MAX_TCP_KEEPIDLE 32767, MAX_TCP_KEEPINTVL 32767, MAX_TCP_KEEPCNT 127), so a value

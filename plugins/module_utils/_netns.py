@@ -24,10 +24,10 @@ import select
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, TypedDict
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import read_cgroup
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS, Values
 
 CLONE_NEWNET = 0x40000000  # include/uapi/linux/sched.h
 KTHREADD_PID = 2
@@ -36,8 +36,16 @@ DEFAULT_TIMEOUT = 5.0
 _NS_LINK = re.compile(r"^net:\[(?P<inode>\d+)\]$")
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
-Values = Dict[str, Optional[int]]  # typing.Dict: evaluated at import, Python 3.8
 Reader = Callable[[], Values]
+
+
+class ProcessDict(TypedDict):
+    """ProcessInfo.as_dict() (settings_info `namespaces[].processes`)."""
+
+    pid: int
+    comm: str | None
+    container_id: str | None
+    systemd_unit: str | None
 
 
 @dataclass
@@ -47,7 +55,7 @@ class ProcessInfo:
     container_id: str | None = None
     systemd_unit: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ProcessDict:
         return {
             "pid": self.pid,
             "comm": self.comm,

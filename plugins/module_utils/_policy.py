@@ -18,7 +18,7 @@ Conventions of the findings (stable, documented in the module):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, TypedDict
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _netns, _procsys, _sysctl_conf
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
@@ -29,11 +29,17 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
     PROC_SYS_RELPATH,
     SYSCTL_NAMES,
     Finding,
+    Values,
     detection_time,
     parse_int,
 )
-
-Values = Dict[str, Optional[int]]  # typing.Dict: evaluated at import, Python 3.8
+from ansible_collections.tcp.keepalive.plugins.module_utils._netns import ProcessDict, ProcessInfo
+from ansible_collections.tcp.keepalive.plugins.module_utils._sysctl_conf import (
+    BootModel,
+    Definition,
+    DefinitionDict,
+    Location,
+)
 
 NAMESPACE_MODES = ("current", "all")
 LOADERS = ("auto", "systemd", "procps")
@@ -41,6 +47,30 @@ LOADERS = ("auto", "systemd", "procps")
 COMPLIANCE_IDS = ("not_expected", "detection_time_exceeded", "missing_key")
 _ID_ORDER = {finding_id: index for index, finding_id in enumerate(FINDING_SEVERITY)}
 _KEY_ORDER = {key: index for index, key in enumerate(KEYS)}
+
+
+# What settings_info returns per key and per namespace (see _sysctl_conf: TypedDict bodies are lazy).
+class KeyReport(TypedDict):
+    """settings_info `settings.<key>`."""
+
+    runtime: int | None
+    boot: int
+    boot_source: Location | str  # "kernel_default" when no file sets the key
+    definitions: list[DefinitionDict]
+    kernel_default: int
+    drift: bool | None
+
+
+class NamespaceDict(TypedDict):
+    """NamespaceReport.as_dict(): settings_info `namespaces[]`."""
+
+    inode: int | None
+    current: bool
+    names: list[str]
+    processes: list[ProcessDict]
+    values: Values
+    detection_time: int | None
+    error: str | None
 
 
 class PolicyError(ValueError):
@@ -66,7 +96,7 @@ class NamespaceReport:
     values: Values
     error: str | None = None
     names: list[str] = field(default_factory=list)
-    processes: list[Any] = field(default_factory=list)  # _netns.ProcessInfo (anything with as_dict())
+    processes: list[ProcessInfo] = field(default_factory=list)
 
     def describe(self) -> str:
         """'namespace 4026532398 (ip netns blue)': enough for a human to find it."""
@@ -77,7 +107,7 @@ class NamespaceReport:
         suffix = " (" + ", ".join(unique[:3]) + (", ..." if len(unique) > 3 else "") + ")" if unique else ""
         return f"namespace {self.inode}{suffix}"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> NamespaceDict:
         return {
             "inode": self.inode,
             "current": self.current,
@@ -94,7 +124,7 @@ class AuditFacts:
     runtime: Values
     loader: str
     loader_reason: str
-    model: Any  # _sysctl_conf.BootModel
+    model: BootModel
     namespaces: list[NamespaceReport]
     hidden_processes: int = 0
     runtime_errors: dict[str, str] = field(default_factory=dict)  # key -> why /proc/sys could not be read
@@ -144,28 +174,28 @@ def parse_policy(expected: Any = None, max_detection_time: Any = None) -> Policy
 # ---------------------------------------------------------------------------------------- boot helpers
 
 
-def boot_value(model: Any, key: str) -> int:
+def boot_value(model: BootModel, key: str) -> int:
     """Value the key has after boot under the model's loader (kernel default when nothing sets it)."""
     value = model.boot.get(key)
     return KERNEL_DEFAULTS[key] if value is None else value
 
 
-def boot_source(model: Any, key: str) -> Any:
+def boot_source(model: BootModel, key: str) -> Location | str:
     source = model.boot_source.get(key)
     return {"file": source.file, "line": source.line} if source is not None else "kernel_default"
 
 
-def _where(definition: Any) -> str:
+def _where(definition: Definition) -> str:
     return f"{definition.file}:{definition.line}"
 
 
-def _source_text(model: Any, key: str) -> str:
+def _source_text(model: BootModel, key: str) -> str:
     source = model.boot_source.get(key)
     return f"set at {_where(source)}" if source is not None else "kernel default, no file sets it"
 
 
-def settings_report(runtime: Values, model: Any) -> dict[str, dict[str, Any]]:
-    report = {}
+def settings_report(runtime: Values, model: BootModel) -> dict[str, KeyReport]:
+    report: dict[str, KeyReport] = {}
     for key in KEYS:
         boot = boot_value(model, key)
         report[key] = {
@@ -198,7 +228,7 @@ def _missing_key(
     return found
 
 
-def _drift(runtime: Values, model: Any) -> list[Finding]:
+def _drift(runtime: Values, model: BootModel) -> list[Finding]:
     found = []
     for key in KEYS:
         now, boot = runtime.get(key), boot_value(model, key)
@@ -216,24 +246,24 @@ def _drift(runtime: Values, model: Any) -> list[Finding]:
     return found
 
 
-def _masked(definition: Any) -> str | None:
+def _masked(definition: Definition) -> str | None:
     """Path of the file that masks the definition's file (the loader never reads it), or None."""
     return getattr(definition, "masked_by", None)
 
 
-def _live(model: Any, key: str) -> list[Any]:
+def _live(model: BootModel, key: str) -> list[Definition]:
     """Definitions of `key` in files the loader reads (not in masked files), in application order."""
     return [d for d in model.definitions.get(key, []) if not _masked(d)]
 
 
-def _find_definition(model: Any, key: str, location: Any) -> Any:
+def _find_definition(model: BootModel, key: str, location: tuple[str, int]) -> Definition | None:
     for definition in _live(model, key):
         if (definition.file, definition.line) == tuple(location):
             return definition
     return None
 
 
-def _mask_text(model: Any, mask: str) -> str:
+def _mask_text(model: BootModel, mask: str | None) -> str:
     """'/etc/sysctl.d/x.conf (a symlink to /dev/null)': what the masking file is."""
     masker = next((conf for conf in model.files if conf.path == mask), None)
     if masker is not None and masker.null_mask:
@@ -242,13 +272,13 @@ def _mask_text(model: Any, mask: str) -> str:
     return f"{mask} (a same-named file in an earlier directory)"
 
 
-def _masked_message(model: Any, key: str, definition: Any, text: str) -> str:
+def _masked_message(model: BootModel, key: str, definition: Definition, text: str) -> str:
     mask = _masked(definition)
     return (f"{text} is never applied at boot: the file is masked by {_mask_text(model, mask)}, so "
             f"{model.loader} never reads it; boot uses {boot_value(model, key)} ({_source_text(model, key)})")
 
 
-def _lost_reason(model: Any, key: str, definition: Any) -> str:
+def _lost_reason(model: BootModel, key: str, definition: Definition) -> str:
     """Why a definition that is not overridden by a winner still does not apply at boot."""
     excluded = getattr(model, "excluded", {}).get(key) or []
     if definition.glob and excluded:
@@ -262,7 +292,7 @@ def _lost_reason(model: Any, key: str, definition: Any) -> str:
     return f"is not applied at boot by loader {model.loader}"
 
 
-def _overridden(model: Any) -> list[Finding]:
+def _overridden(model: BootModel) -> list[Finding]:
     found = []
     for key in KEYS:
         read = {(d.file, d.line) for d in _live(model, key)}
@@ -294,15 +324,15 @@ def _overridden(model: Any) -> list[Finding]:
     return found
 
 
-def _unique_locations(definitions: list[Any]) -> list[Any]:
+def _unique_locations(definitions: list[Definition]) -> list[Definition]:
     """One definition per file:line (procps reads /etc/sysctl.conf twice through the 99- symlink)."""
-    seen: dict[tuple, Any] = {}
+    seen: dict[tuple[str, int], Definition] = {}
     for definition in definitions:
         seen.setdefault((definition.file, definition.line), definition)
     return list(seen.values())
 
 
-def _conflicts(model: Any) -> list[Finding]:
+def _conflicts(model: BootModel) -> list[Finding]:
     found = []
     for key in KEYS:
         definitions = _unique_locations(_live(model, key))  # masked files: overridden_at_boot only
@@ -324,7 +354,7 @@ def _conflicts(model: Any) -> list[Finding]:
     return found
 
 
-def _unparsable(model: Any) -> list[Finding]:
+def _unparsable(model: BootModel) -> list[Finding]:
     found = []
     seen = set()
     for path, line, text in model.unparsable:
@@ -348,7 +378,7 @@ def _unparsable(model: Any) -> list[Finding]:
     return found
 
 
-def _unreadable(model: Any) -> list[Finding]:
+def _unreadable(model: BootModel) -> list[Finding]:
     found = []
     seen = set()
     for path, error in model.unreadable:
@@ -373,7 +403,11 @@ def _unreadable(model: Any) -> list[Finding]:
 
 
 def _against_expected(
-    values: Values, policy: Policy, scope: str, namespace: NamespaceReport | None = None, model: Any = None
+    values: Values,
+    policy: Policy,
+    scope: str,
+    namespace: NamespaceReport | None = None,
+    model: BootModel | None = None,
 ) -> list[Finding]:
     found = []
     where = f" in {namespace.describe()}" if namespace else ""
@@ -418,7 +452,7 @@ def _against_max(
     ]
 
 
-def _host_configured(runtime: Values, model: Any) -> bool:
+def _host_configured(runtime: Values, model: BootModel) -> bool:
     for key in KEYS:
         default = KERNEL_DEFAULTS[key]
         if runtime.get(key) not in (None, default) or boot_value(model, key) != default:

@@ -52,7 +52,7 @@ import stat
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, TypedDict
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS, SYSCTL_NAMES
 
@@ -100,6 +100,79 @@ _SYSTEMD_EOL = re.compile("\n\r\0|\r\n\0|\n\r|\r\n|\n\0|\r\0|\n|\r|\0")
 # --------------------------------------------------------------------------------------------------
 # Data model (public API used by settings and settings_info)
 # --------------------------------------------------------------------------------------------------
+# The dicts the models return (module results; _policy.settings_report). Under `from __future__ import
+# annotations` a TypedDict body is not evaluated (typing keeps each field as a ForwardRef, Python 3.8 too),
+# so `str | None` and `list[...]` are fine there, as in dataclass fields.
+class Location(TypedDict):
+    """Where a definition is: host path and line number."""
+
+    file: str
+    line: int
+
+
+class DefinitionDict(TypedDict):
+    """Definition.as_dict()."""
+
+    key: str
+    sysctl: str
+    file: str
+    line: int
+    value: str
+    int_value: int | None
+    ignore_errors: bool
+    wins: bool
+    overridden_by: Location | None
+    glob: bool
+    via: str | None
+    masked_by: str | None
+
+
+class ConfFileDict(TypedDict):
+    """ConfFile.as_dict()."""
+
+    path: str
+    masked_by: str | None
+    null_mask: bool
+    readable: bool
+    error: str | None
+    target: str | None
+
+
+class UnparsableDict(TypedDict):
+    file: str
+    line: int
+    text: str
+
+
+class UnreadableDict(TypedDict):
+    file: str
+    error: str
+
+
+class BootModelDict(TypedDict):
+    """BootModel.as_dict()."""
+
+    loader: str
+    version: str | None
+    files: list[ConfFileDict]
+    definitions: dict[str, list[DefinitionDict]]
+    boot: dict[str, int | None]
+    boot_source: dict[str, DefinitionDict | None]
+    unparsable: list[UnparsableDict]
+    unreadable: list[UnreadableDict]
+
+
+class ConflictDict(TypedDict):
+    """Conflict.as_dict() (the settings module's `conflicts`)."""
+
+    key: str
+    file: str
+    line: int | None
+    value: str | None
+    action: str
+    reason: str
+
+
 @dataclass
 class Definition:
     """One assignment of one of our keys, as a loader would read it."""
@@ -120,7 +193,7 @@ class Definition:
     # file in an earlier directory, or a /dev/null symlink / empty file). Such a definition never wins.
     masked_by: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> DefinitionDict:
         return {
             "key": self.key,
             "sysctl": self.sysctl,
@@ -154,7 +227,7 @@ class ConfFile:
     def real(self) -> str:
         return self.target or self.path
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> ConfFileDict:
         return {
             "path": self.path,
             "masked_by": self.masked_by,
@@ -194,7 +267,7 @@ class BootModel:
                 return conf
         return None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> BootModelDict:
         return {
             "loader": self.loader,
             "version": self.version,
@@ -652,8 +725,8 @@ def loader_version(loader: str, root: str = "/", runner=None) -> str | None:
             match = re.search(r"procps(?:-ng)?\s+(?:version\s+)?(\d+(?:\.\d+)+)", run([command, "--version"]))
             version = f"procps-ng {match.group(1)}" if match else None
         elif loader == "systemd":
-            command = next((p for p in SYSTEMD_SYSCTL_PATHS if os.path.exists(p)), None)
-            match = re.search(r"^systemd (\d+)", run([command, "--version"]), re.M) if command else None
+            binary = next((p for p in SYSTEMD_SYSCTL_PATHS if os.path.exists(p)), None)
+            match = re.search(r"^systemd (\d+)", run([binary, "--version"]), re.M) if binary else None
             version = f"systemd {match.group(1)}" if match else None
     except (OSError, subprocess.SubprocessError):
         version = None
@@ -788,6 +861,14 @@ def load_text(root: str, path: str, overrides: Overrides | None = None) -> str |
 # The model
 # --------------------------------------------------------------------------------------------------
 ParseCache = Dict[Tuple[str, str, str], Tuple[str, List[LoaderLine]]]
+
+
+class ModelContext(TypedDict, total=False):
+    """Keyword arguments of boot_model() that plan_persist() shares between the models it builds."""
+
+    version: str | None
+    hz: int
+    cache: ParseCache
 
 
 @dataclass
@@ -1177,7 +1258,7 @@ class Conflict:
     action: str  # failed | warned | commented_out | not_editable | not_changed
     reason: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> ConflictDict:
         return {
             "key": self.key,
             "file": self.file,
@@ -1224,7 +1305,7 @@ def plan_persist(
     """
     loader, reason = detect_loader(root, requested_loader)
     cache: ParseCache = {}  # every file is parsed once per distinct content across the models below
-    context = {"version": loader_version(loader, root), "hz": kernel_hz(root), "cache": cache}
+    context: ModelContext = {"version": loader_version(loader, root), "hz": kernel_hz(root), "cache": cache}
     model_before = boot_model(root, loader, **context)
     plan = PersistPlan(loader, reason, file, file, {}, dict(model_before.boot), dict(model_before.boot))
     plan.loader_version = model_before.version
@@ -1266,19 +1347,19 @@ def _check_conflicts(
     overrides: Overrides,
     values: dict[str, int],
     on_conflict: str,
-    context: dict | None = None,
+    context: ModelContext | None = None,
 ) -> None:
     for _round in range(MAX_COMMENT_ROUNDS):
         model = boot_model(root, loader, overrides, **(context or {}))
         if not model.reads(plan.target):
             _not_read(plan, model, values, on_conflict)
             return
-        winners = [
+        sources = [
             model.boot_source[key]
             for key in KEYS
             if key in values and model.boot[key] != values[key] and model.boot_source[key] is not None
         ]
-        winners = [d for d in winners if d is not None and d.file != plan.target]
+        winners = [d for d in sources if d is not None and d.file != plan.target]
         if not winners:
             return
         if on_conflict != "comment_out":
