@@ -242,7 +242,7 @@ def main() -> None:
         "sockets": _sockets(module.params["sockets"] or {}),
         "timer": _timer(module.params["timer"]),
     }
-    result = dict(parts, user=_user(), changed=False)
+    result: dict[str, Any] = dict(parts, user=_user(), changed=False)
     ran = [part for part in parts.values() if not part.get("skipped")]
     if ran and all(part.get("failed") for part in ran):
         module.fail_json(msg="; ".join(part["msg"] for part in ran), **result)

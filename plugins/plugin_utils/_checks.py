@@ -20,7 +20,7 @@ import datetime
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
     FINDING_SEVERITY,
@@ -34,6 +34,43 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
 REPORT_FORMAT_VERSION = 2
 STATUSES = ("pass", "fail", "error", "unreachable")
 SCOPES = ("runtime", "boot")
+
+
+class _CheckBase(TypedDict):
+    name: str
+    title: str
+    status: str  # pass | warn | fail | error | skipped
+    ok: bool
+    failing: list[dict[str, Any]]  # findings
+    other: list[dict[str, Any]]
+    message: str
+
+
+class Check(_CheckBase, total=False):
+    """One entry of a host record's `checks` (read by _records, _render and the role's assert loop)."""
+
+    waived: list[dict[str, Any]]  # absent on the checks of an unreachable host
+
+
+class HostSummary(TypedDict):
+    """A host record's `summary` (summed over the fleet by _records.summarize_fleet)."""
+
+    waived: int
+    expired_exceptions: int
+    severities: dict[str, int]
+    failed_checks: list[str]
+    warned_checks: list[str]
+
+
+class CheckContext(TypedDict):
+    """What evaluate_host found, for the `expected ...; found ...` header of each check."""
+
+    uid: int | None
+    values: dict[str, dict[str, int | None]]  # runtime/boot -> key -> value
+    boot_sources: dict[str, Any]  # key -> settings_info boot_source ({file, line} or "kernel_default")
+    detection_time: dict[str, Any]  # runtime/boot -> seconds
+    namespace_count: int
+    timer_observed: str
 
 
 @dataclass(frozen=True)
@@ -411,7 +448,7 @@ def _timer_findings(timer: Mapping[str, Any], expected_time: int | None) -> list
     return findings
 
 
-def _check_header(name: str, policy: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
+def _check_header(name: str, policy: Mapping[str, Any], facts: CheckContext) -> str:
     expected = _as_dict(policy.get("expected"))
     values = facts["values"]
     det = facts["detection_time"]
@@ -450,7 +487,7 @@ def _make_check(
     fail_on: Sequence[str],
     header: str,
     error: str | None = None,
-) -> dict[str, Any]:
+) -> Check:
     waived = [f for f in findings if f.get("waived")]
     failing = [f for f in findings if finding_fails(f, fail_on)]
     other = [f for f in findings if not f.get("waived") and not finding_fails(f, fail_on)]
@@ -593,7 +630,7 @@ def evaluate_host(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str
         record["errors"].append(
             {"step": "connect", "msg": _error_text(reach) if reach else "no result (not run)"}
         )
-        record["checks"] = [
+        unreachable: list[Check] = [
             {
                 "name": s.name,
                 "title": s.title,
@@ -605,6 +642,7 @@ def evaluate_host(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str
             }
             for s in CHECKS
         ]
+        record["checks"] = unreachable
         record["summary"] = _host_summary(record)
         record["message"] = failure_message(record)
         return record
@@ -629,7 +667,7 @@ def evaluate_host(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str
     values = _values(results["settings"])
     timer = results["timer"]
     observed = timer.get("observed_time", timer.get("observed"))
-    context = {
+    context: CheckContext = {
         "uid": uid,
         "values": values,
         "boot_sources": _boot_sources(results["settings"]),
@@ -638,7 +676,7 @@ def evaluate_host(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str
         "timer_observed": f"{observed} s" if observed is not None else "no observation",
     }
 
-    checks = []
+    checks: list[Check] = []
     for spec in CHECKS:
         header = _check_header(spec.name, policy, context)
         if spec.source == "reach":
@@ -720,7 +758,7 @@ def _strip_result(result: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if k not in _RESULT_NOISE}
 
 
-def _host_summary(record: Mapping[str, Any]) -> dict[str, Any]:
+def _host_summary(record: Mapping[str, Any]) -> HostSummary:
     severities = {sev: 0 for sev in SEVERITIES}
     for finding in record.get("findings", ()):
         if finding.get("waived"):

@@ -111,7 +111,7 @@ def _record_files(directory: str) -> list[str]:
     root = os.path.join(directory, HOSTS_DIR)
     if not os.path.isdir(root):
         root = directory
-    found = []
+    found: list[str] = []
     for base, dirs, files in os.walk(root):
         dirs.sort()
         found.extend(os.path.join(base, name) for name in sorted(files) if name.endswith(".json"))
@@ -172,7 +172,8 @@ def summarize_fleet(
     not_root, stale, waived = [], [], 0
     for record in records:
         host = record["host"]
-        run = record.get("run") if isinstance(record.get("run"), Mapping) else {}
+        raw_run = record.get("run")
+        run: Mapping[str, Any] = raw_run if isinstance(raw_run, Mapping) else {}
         epoch = run.get("epoch")
         record["stale"] = bool(
             stale_after is not None

@@ -358,7 +358,7 @@ def _log_x(value: float, low: float, high: float, left: int, width: int) -> floa
 def detection_chart(records: Sequence[Mapping[str, Any]], limit: Any) -> str:
     """Hosts by detection time, live and after reboot: log-scale histogram (nothing saturates) with the
     policy as a vertical line."""
-    series = {"runtime": [], "boot": []}
+    series: dict[str, list[float]] = {"runtime": [], "boot": []}
     for r in records:
         for when in series:
             value = r.get("detection_time", {}).get(when)
