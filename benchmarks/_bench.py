@@ -63,8 +63,11 @@ class Measurement:
         return max(rss) if rss else None
 
     def inner_median(self, key: str) -> float | None:
-        values = [s.inner[key] for s in self.samples
-                  if s.rc in self.ok_rc and isinstance(s.inner.get(key), (int, float))]
+        values = [
+            s.inner[key]
+            for s in self.samples
+            if s.rc in self.ok_rc and isinstance(s.inner.get(key), (int, float))
+        ]
         return statistics.median(values) if values else None
 
     def as_dict(self) -> dict[str, Any]:
@@ -79,23 +82,39 @@ class Measurement:
         }
 
 
-def measure_once(command: Sequence[str], env: dict[str, str] | None = None,
-                 capture_json: bool = False, timeout: float = 1800.0) -> Sample:
+def measure_once(
+    command: Sequence[str],
+    env: dict[str, str] | None = None,
+    capture_json: bool = False,
+    timeout: float = 1800.0,
+) -> Sample:
     """Run `command` once under a fresh _measure.py wrapper; return its wall time and peak RSS."""
     wrapper = [sys.executable, MEASURE]
     if capture_json:
         wrapper.append("--capture-json")
-    proc = subprocess.run([*wrapper, "--", *command], capture_output=True, text=True, env=env,
-                          timeout=timeout, check=False)
+    proc = subprocess.run(
+        [*wrapper, "--", *command], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
     if proc.returncode != 0 or not proc.stdout.strip():
         raise RuntimeError(f"measure wrapper failed (rc={proc.returncode}): {proc.stderr.strip()[-2000:]}")
     data = json.loads(proc.stdout.strip().splitlines()[-1])
-    return Sample(wall_s=data["wall_s"], maxrss_kib=data["maxrss_kib"], rc=data["rc"],
-                  stdout_bytes=data["stdout_bytes"], inner=data.get("inner") or {})
+    return Sample(
+        wall_s=data["wall_s"],
+        maxrss_kib=data["maxrss_kib"],
+        rc=data["rc"],
+        stdout_bytes=data["stdout_bytes"],
+        inner=data.get("inner") or {},
+    )
 
 
-def measure(name: str, command: Sequence[str], repeat: int, env: dict[str, str] | None = None,
-            capture_json: bool = False, warmup: int = 1) -> Measurement:
+def measure(
+    name: str,
+    command: Sequence[str],
+    repeat: int,
+    env: dict[str, str] | None = None,
+    capture_json: bool = False,
+    warmup: int = 1,
+) -> Measurement:
     """Run `command` warmup + repeat times (fresh wrapper each time); failed runs are kept and flagged."""
     samples: list[Sample] = []
     error = None
@@ -181,8 +200,12 @@ def write_result(name: str, payload: dict[str, Any], results_dir: str = RESULTS_
     """Write one benchmark's results as JSON (benchmarks/results/<name>.json); return the path."""
     os.makedirs(results_dir, exist_ok=True)
     path = os.path.join(results_dir, name + ".json")
-    payload = {"benchmark": name, "machine": machine(),
-               "invocation": os.environ.get("BENCH_INVOCATION") or command_line(), **payload}
+    payload = {
+        "benchmark": name,
+        "machine": machine(),
+        "invocation": os.environ.get("BENCH_INVOCATION") or command_line(),
+        **payload,
+    }
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(payload, handle, indent=1, sort_keys=True)

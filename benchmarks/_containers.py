@@ -52,11 +52,16 @@ class Fleet:
 
     def inventory(self, path: str, group: str = "bench") -> str:
         """Write an INI inventory: every container under `group`, reached with community.docker.docker."""
-        lines = [f"[{group}]"] + self.names + [
-            "", f"[{group}:vars]",
-            "ansible_connection=community.docker.docker",
-            "ansible_python_interpreter=/usr/bin/python3",
-        ]
+        lines = (
+            [f"[{group}]"]
+            + self.names
+            + [
+                "",
+                f"[{group}:vars]",
+                "ansible_connection=community.docker.docker",
+                "ansible_python_interpreter=/usr/bin/python3",
+            ]
+        )
         lines += [f"{key}={value}" for key, value in self.hostvars.items()]
         with open(path, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
@@ -79,8 +84,24 @@ def start_fleet(prefix: str, count: int, image: str = IMAGE) -> Fleet:
         for index in range(count):
             name = f"{prefix}-{index:03d}"
             docker("rm", "-f", name, check=False)
-            docker("run", "-d", "--name", name, "--label", LABEL, "--network", "none",
-                   "--cap-add", "NET_ADMIN", "--cap-add", "SYS_ADMIN", image, "sh", "-c", START_COMMAND)
+            docker(
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--label",
+                LABEL,
+                "--network",
+                "none",
+                "--cap-add",
+                "NET_ADMIN",
+                "--cap-add",
+                "SYS_ADMIN",
+                image,
+                "sh",
+                "-c",
+                START_COMMAND,
+            )
             fleet.names.append(name)
         for name in fleet.names:
             state = docker("inspect", "-f", "{{.State.Running}}", name).stdout.strip()
@@ -96,8 +117,12 @@ def start_fleet(prefix: str, count: int, image: str = IMAGE) -> Fleet:
 def ansible_json_env(extra: Sequence[str] = ()) -> dict[str, str]:
     """Environment for ansible-playbook whose stdout is one JSON document (json callback)."""
     env = dict(os.environ)
-    env.update(ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_RETRY_FILES_ENABLED="False")
+    env.update(
+        ANSIBLE_STDOUT_CALLBACK="json",
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_HOST_KEY_CHECKING="False",
+        ANSIBLE_RETRY_FILES_ENABLED="False",
+    )
     for item in extra:
         key, _equals, value = item.partition("=")
         env[key] = value

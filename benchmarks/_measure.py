@@ -70,8 +70,11 @@ def main() -> int:
         inner = _parse_json(tail.decode("utf-8", "replace"))
     if rc != 0:
         inner["stderr_tail"] = stderr.decode("utf-8", "replace")[-2000:]
-    print(json.dumps({"wall_s": wall, "maxrss_kib": usage.ru_maxrss, "rc": rc, "stdout_bytes": total,
-                      "inner": inner}))
+    print(
+        json.dumps(
+            {"wall_s": wall, "maxrss_kib": usage.ru_maxrss, "rc": rc, "stdout_bytes": total, "inner": inner}
+        )
+    )
     return 0
 
 

@@ -51,11 +51,13 @@ from _containers import (
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-COMPLIANT = ("printf 'net.ipv4.tcp_keepalive_time = 600\\nnet.ipv4.tcp_keepalive_intvl = 60\\n"
-             "net.ipv4.tcp_keepalive_probes = 5\\n' > /etc/sysctl.d/60-tcp-keepalive.conf"
-             " && echo 600 > /proc/sys/net/ipv4/tcp_keepalive_time"
-             " && echo 60 > /proc/sys/net/ipv4/tcp_keepalive_intvl"
-             " && echo 5 > /proc/sys/net/ipv4/tcp_keepalive_probes")
+COMPLIANT = (
+    "printf 'net.ipv4.tcp_keepalive_time = 600\\nnet.ipv4.tcp_keepalive_intvl = 60\\n"
+    "net.ipv4.tcp_keepalive_probes = 5\\n' > /etc/sysctl.d/60-tcp-keepalive.conf"
+    " && echo 600 > /proc/sys/net/ipv4/tcp_keepalive_time"
+    " && echo 60 > /proc/sys/net/ipv4/tcp_keepalive_intvl"
+    " && echo 5 > /proc/sys/net/ipv4/tcp_keepalive_probes"
+)
 
 
 def fleet_statuses(report_dir: str) -> dict[str, int]:
@@ -91,8 +93,10 @@ def main() -> int:
         return 1
     tmp = tempfile.mkdtemp(prefix="tcp-keepalive-bench-fleet-")
     # ansible-playbook exits 2 when a host fails its checks: a finished audit, timed like a passing one.
-    runs = {"ping (baseline)": Measurement("ping (baseline)", [], [], True),
-            "tcp.keepalive.audit": Measurement("tcp.keepalive.audit", [], [], True, ok_rc=(0, 2))}
+    runs = {
+        "ping (baseline)": Measurement("ping (baseline)", [], [], True),
+        "tcp.keepalive.audit": Measurement("tcp.keepalive.audit", [], [], True, ok_rc=(0, 2)),
+    }
     outcomes: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
     try:
         fleet.exec_all(COMPLIANT)
@@ -100,11 +104,24 @@ def main() -> int:
         report_dir = os.path.join(tmp, "reports")
         env = ansible_json_env()
         commands = {
-            "ping (baseline)": ["ansible-playbook", "-i", inventory, "-f", str(forks),
-                                os.path.join(HERE, "playbooks", "fleet_ping.yml")],
-            "tcp.keepalive.audit": ["ansible-playbook", "-i", inventory, "-f", str(forks),
-                                    "tcp.keepalive.audit",
-                                    "-e", f"tcp_keepalive_verify_report_dir={report_dir}"],
+            "ping (baseline)": [
+                "ansible-playbook",
+                "-i",
+                inventory,
+                "-f",
+                str(forks),
+                os.path.join(HERE, "playbooks", "fleet_ping.yml"),
+            ],
+            "tcp.keepalive.audit": [
+                "ansible-playbook",
+                "-i",
+                inventory,
+                "-f",
+                str(forks),
+                "tcp.keepalive.audit",
+                "-e",
+                f"tcp_keepalive_verify_report_dir={report_dir}",
+            ],
         }
         for name, cmd in commands.items():
             runs[name].command = cmd
@@ -116,13 +133,19 @@ def main() -> int:
                 shutil.rmtree(report_dir, ignore_errors=True)
                 sample = measure_once(cmd, env=env, capture_json=True)
                 stats = play_stats(sample.inner)
-                outcome = {"rc": sample.rc, "stats": stats, "failure": first_failure(sample.inner),
-                           "statuses": fleet_statuses(report_dir) if "audit" in name else None,
-                           "tasks": task_durations(sample.inner)}
+                outcome = {
+                    "rc": sample.rc,
+                    "stats": stats,
+                    "failure": first_failure(sample.inner),
+                    "statuses": fleet_statuses(report_dir) if "audit" in name else None,
+                    "tasks": task_durations(sample.inner),
+                }
                 if sample.rc not in (0, 2) or stats["hosts"] != args.hosts:
                     m.ok = False
-                    m.error = (f"rc={sample.rc}, hosts in recap {stats['hosts']}: "
-                               f"{outcome['failure'] or sample.inner.get('stderr_tail', '')[-300:]}")
+                    m.error = (
+                        f"rc={sample.rc}, hosts in recap {stats['hosts']}: "
+                        f"{outcome['failure'] or sample.inner.get('stderr_tail', '')[-300:]}"
+                    )
                 sample.inner = {}
                 m.samples.append(sample)
                 outcomes[name].append(outcome)
@@ -137,13 +160,30 @@ def main() -> int:
     rows = []
     for name, m in runs.items():
         last = outcomes[name][-1] if outcomes[name] else {}
-        rows.append({"name": name, "ok": m.ok, "error": m.error, "median_s": m.median_s,
-                     "ratio_vs_ping": ratio(m.median_s, base), "peak_rss_kib": m.peak_rss_kib,
-                     "runs": len(m.samples), "rc": [o["rc"] for o in outcomes[name]],
-                     "recap": last.get("stats"), "statuses": last.get("statuses"),
-                     "failure": last.get("failure"), "tasks": last.get("tasks") or []})
-    result = {"hosts": args.hosts, "forks": forks, "repeat": args.repeat, "image": fleet.image, "rows": rows,
-              "command": command_line()}
+        rows.append(
+            {
+                "name": name,
+                "ok": m.ok,
+                "error": m.error,
+                "median_s": m.median_s,
+                "ratio_vs_ping": ratio(m.median_s, base),
+                "peak_rss_kib": m.peak_rss_kib,
+                "runs": len(m.samples),
+                "rc": [o["rc"] for o in outcomes[name]],
+                "recap": last.get("stats"),
+                "statuses": last.get("statuses"),
+                "failure": last.get("failure"),
+                "tasks": last.get("tasks") or [],
+            }
+        )
+    result = {
+        "hosts": args.hosts,
+        "forks": forks,
+        "repeat": args.repeat,
+        "image": fleet.image,
+        "rows": rows,
+        "command": command_line(),
+    }
     result["markdown"] = render(result)
     path = write_result(args.name, result, args.results_dir)
     print(result["markdown"])
@@ -158,26 +198,41 @@ def render(result: dict[str, Any]) -> str:
             lines.append([r["name"], "failed", "", "", "", (r["error"] or "")[:120].replace("|", "/")])
             continue
         recap = r["recap"] or {}
-        seen = (f"rc {'/'.join(str(c) for c in r['rc'])}; recap ok {recap.get('ok')} "
-                f"changed {recap.get('changed')} failed {recap.get('failures')} "
-                f"unreachable {recap.get('unreachable')}")
+        seen = (
+            f"rc {'/'.join(str(c) for c in r['rc'])}; recap ok {recap.get('ok')} "
+            f"changed {recap.get('changed')} failed {recap.get('failures')} "
+            f"unreachable {recap.get('unreachable')}"
+        )
         if r["statuses"]:
             seen += "; report: " + ", ".join(f"{k} {v}" for k, v in sorted(r["statuses"].items()))
         if r["failure"]:
             seen += f"; first failure: {r['failure'][:120]}"
-        lines.append([r["name"], fmt_s(r["median_s"]), fmt_ratio(r["ratio_vs_ping"]),
-                      fmt_mib(r["peak_rss_kib"]), str(r["runs"]), seen.replace("|", "/")])
+        lines.append(
+            [
+                r["name"],
+                fmt_s(r["median_s"]),
+                fmt_ratio(r["ratio_vs_ping"]),
+                fmt_mib(r["peak_rss_kib"]),
+                str(r["runs"]),
+                seen.replace("|", "/"),
+            ]
+        )
     head = f"{result['hosts']} containers, forks {result['forks']}\n\n"
-    text = head + table(["playbook", "median wall", "vs ping", "peak RSS (largest process)", "runs",
-                         "what it reported"], lines)
+    text = head + table(
+        ["playbook", "median wall", "vs ping", "peak RSS (largest process)", "runs", "what it reported"],
+        lines,
+    )
     audit = next((r for r in result["rows"] if "audit" in r["name"]), None)
     if audit and audit["tasks"]:
         total = sum(seconds for _name, seconds in audit["tasks"])
         top = sorted(audit["tasks"], key=lambda item: -item[1])[:8]
-        text += ("\n\nWhere the audit's time goes (last run; a task runs on every host before the next one "
-                 f"starts; {len(audit['tasks'])} tasks, {total:.1f} s in tasks):\n\n")
-        shares = [[name.replace("|", "/"), f"{seconds:.1f}", f"{seconds / total:.0%}"]
-                  for name, seconds in top]
+        text += (
+            "\n\nWhere the audit's time goes (last run; a task runs on every host before the next one "
+            f"starts; {len(audit['tasks'])} tasks, {total:.1f} s in tasks):\n\n"
+        )
+        shares = [
+            [name.replace("|", "/"), f"{seconds:.1f}", f"{seconds / total:.0%}"] for name, seconds in top
+        ]
         text += table(["task", "seconds", "share"], shares)
     return text
 

@@ -62,8 +62,11 @@ def main() -> int:
     try:
         server = farm.server_pids[0]
         owners = scan_socket_fds()
-        pairs = [(holders[0][0], holders[0][1], inode) for inode, holders in owners.items()
-                 if holders[0][0] == server]
+        pairs = [
+            (holders[0][0], holders[0][1], inode)
+            for inode, holders in owners.items()
+            if holders[0][0] == server
+        ]
         seconds: dict[str, float] = {}
         with _sockopts.SockOptWriter() as writer:
             start = time.perf_counter()
@@ -79,36 +82,47 @@ def main() -> int:
         listen_port = farm.listeners[0][1]
         base = {"ports": [listen_port], "pids": [server], "include_loopback": True, "detail": 0}
         start = time.perf_counter()
-        scanned = _sockets.scan_sockets(_sockets.parse_options(dict(
-            base, read_socket_options="always", detail="summary", pids=None)))
+        scanned = _sockets.scan_sockets(
+            _sockets.parse_options(dict(base, read_socket_options="always", detail="summary", pids=None))
+        )
         seconds["sockets_info_scan"] = time.perf_counter() - start
         start = time.perf_counter()
-        checked = _live.remediate(_live.parse_live_options(dict(base, idle=300, intvl=30, count=5)),
-                                  check_mode=True)
+        checked = _live.remediate(
+            _live.parse_live_options(dict(base, idle=300, intvl=30, count=5)), check_mode=True
+        )
         seconds["module_check"] = time.perf_counter() - start
         start = time.perf_counter()
-        changed = _live.remediate(_live.parse_live_options(dict(base, idle=600, only_missing=False)),
-                                  check_mode=False)
+        changed = _live.remediate(
+            _live.parse_live_options(dict(base, idle=600, only_missing=False)), check_mode=False
+        )
         seconds["module_apply"] = time.perf_counter() - start
         inodes = {inode for _pid, _fd, inode in pairs}
-        timers = sum(1 for item in _sockdiag.dump_tcp(_sockdiag.states_mask(["ESTABLISHED"]))
-                     if item.inode in inodes and item.timer == 2)
+        timers = sum(
+            1
+            for item in _sockdiag.dump_tcp(_sockdiag.states_mask(["ESTABLISHED"]))
+            if item.inode in inodes and item.timer == 2
+        )
         sockets = len(pairs)
         report = {
             "server_processes": len(farm.server_pids),
             "sockets": sockets,
             "read_ok": sum(1 for opts, _reason in read if opts is not None),
-            "without_keepalive_before": sum(1 for opts, _reason in read
-                                            if opts is not None and not opts.keepalive),
+            "without_keepalive_before": sum(
+                1 for opts, _reason in read if opts is not None and not opts.keepalive
+            ),
             "applied_changed": sum(1 for item in applied if item.changed),
             "again_changed": sum(1 for item in again if item.changed),
-            "module_check": {key: checked[key] for key in ("sockets_selected", "sockets_changed",
-                                                           "sockets_skipped")},
+            "module_check": {
+                key: checked[key] for key in ("sockets_selected", "sockets_changed", "sockets_skipped")
+            },
             "module_apply": {key: changed[key] for key in ("sockets_selected", "sockets_changed", "errors")},
-            "sockets_info_scan": {"sockets": scanned["summary"]["sockets"],
-                                  "read": scanned["summary"]["socket_options"]["read"],
-                                  "us_per_scanned_socket": round(seconds["sockets_info_scan"] / max(
-                                      1, scanned["summary"]["sockets"]) * 1e6, 2)},
+            "sockets_info_scan": {
+                "sockets": scanned["summary"]["sockets"],
+                "read": scanned["summary"]["socket_options"]["read"],
+                "us_per_scanned_socket": round(
+                    seconds["sockets_info_scan"] / max(1, scanned["summary"]["sockets"]) * 1e6, 2
+                ),
+            },
             "keepalive_timers_after": timers,
             "us_per_socket": {key: round(value / max(1, sockets) * 1e6, 2) for key, value in seconds.items()},
             "ratio_to_read": {key: round(value / seconds["read"], 2) for key, value in seconds.items()},

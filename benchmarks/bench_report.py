@@ -36,8 +36,10 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     rows: list[dict[str, Any]] = []
-    runs = {hosts: Measurement(f"{hosts} hosts", [sys.executable, CHILD, "--hosts", str(hosts)], [], True)
-            for hosts in sizes}
+    runs = {
+        hosts: Measurement(f"{hosts} hosts", [sys.executable, CHILD, "--hosts", str(hosts)], [], True)
+        for hosts in sizes
+    }
     for round_ in range(args.repeat):  # sizes interleaved: background load and disk state hit both alike
         for m in runs.values():
             if not m.ok:
@@ -55,12 +57,21 @@ def main() -> int:
     for hosts, m in runs.items():
         log(f"report: {hosts} hosts: {fmt_s(m.inner_median('total_s'))}")
         statuses = m.samples[-1].inner.get("statuses") if m.samples else None
-        rows.append({"hosts": hosts, "ok": m.ok and bool(statuses) and sum(statuses.values()) == hosts,
-                     "error": m.error, "wall_s": m.median_s,
-                     "evaluate_s": m.inner_median("evaluate_s"), "render_s": m.inner_median("render_s"),
-                     "total_s": m.inner_median("total_s"), "peak_rss_kib": m.peak_rss_kib,
-                     "bytes_written": m.inner_median("bytes_written"), "statuses": statuses,
-                     "runs": len(m.samples)})
+        rows.append(
+            {
+                "hosts": hosts,
+                "ok": m.ok and bool(statuses) and sum(statuses.values()) == hosts,
+                "error": m.error,
+                "wall_s": m.median_s,
+                "evaluate_s": m.inner_median("evaluate_s"),
+                "render_s": m.inner_median("render_s"),
+                "total_s": m.inner_median("total_s"),
+                "peak_rss_kib": m.peak_rss_kib,
+                "bytes_written": m.inner_median("bytes_written"),
+                "statuses": statuses,
+                "runs": len(m.samples),
+            }
+        )
     smallest = rows[0]
     for row in rows:
         for key in ("evaluate_s", "render_s", "total_s"):
@@ -71,8 +82,12 @@ def main() -> int:
     if args.profile:
         path = os.path.join(args.results_dir, f"profile_report_{sizes[0]}.txt")
         os.makedirs(args.results_dir, exist_ok=True)
-        proc = subprocess.run([sys.executable, CHILD, "--hosts", str(sizes[0]), "--profile", path],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, CHILD, "--hosts", str(sizes[0]), "--profile", path],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         result["profile"] = path if proc.returncode == 0 else "failed: " + proc.stderr.strip()[-500:]
     result["markdown"] = render(rows)
     out = write_result(args.name, result, args.results_dir)
@@ -89,13 +104,35 @@ def render(rows: list[dict[str, Any]]) -> str:
             continue
         growth = ""
         if r["total_s_growth"]:
-            growth = (f"total x{r['total_s_growth']:.1f}, evaluate x{r['evaluate_s_growth']:.1f}, "
-                      f"write x{r['render_s_growth']:.1f} (hosts x{r['size_ratio']:.0f})")
-        lines.append([f"{r['hosts']:,}", fmt_s(r["evaluate_s"]), fmt_s(r["render_s"]), fmt_s(r["total_s"]),
-                      growth, fmt_mib(r["peak_rss_kib"]), f"{(r['bytes_written'] or 0) / 1048576:.1f} MiB",
-                      ", ".join(f"{k} {v}" for k, v in sorted((r["statuses"] or {}).items()))])
-    return table(["hosts", "evaluate (verify_checks)", "write reports (verify_report)", "total",
-                  "growth vs smallest", "peak RSS", "written", "statuses"], lines)
+            growth = (
+                f"total x{r['total_s_growth']:.1f}, evaluate x{r['evaluate_s_growth']:.1f}, "
+                f"write x{r['render_s_growth']:.1f} (hosts x{r['size_ratio']:.0f})"
+            )
+        lines.append(
+            [
+                f"{r['hosts']:,}",
+                fmt_s(r["evaluate_s"]),
+                fmt_s(r["render_s"]),
+                fmt_s(r["total_s"]),
+                growth,
+                fmt_mib(r["peak_rss_kib"]),
+                f"{(r['bytes_written'] or 0) / 1048576:.1f} MiB",
+                ", ".join(f"{k} {v}" for k, v in sorted((r["statuses"] or {}).items())),
+            ]
+        )
+    return table(
+        [
+            "hosts",
+            "evaluate (verify_checks)",
+            "write reports (verify_report)",
+            "total",
+            "growth vs smallest",
+            "peak RSS",
+            "written",
+            "statuses",
+        ],
+        lines,
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,10 @@ from _containers import (
 HERE = os.path.dirname(os.path.abspath(__file__))
 FILE = "/etc/sysctl.d/60-tcp-keepalive.conf"
 WANT = {"time": 600, "intvl": 60, "probes": 5}
-RESET = (f"rm -f {FILE}; echo 7200 > /proc/sys/net/ipv4/tcp_keepalive_time; "
-         "echo 75 > /proc/sys/net/ipv4/tcp_keepalive_intvl; echo 9 > /proc/sys/net/ipv4/tcp_keepalive_probes")
+RESET = (
+    f"rm -f {FILE}; echo 7200 > /proc/sys/net/ipv4/tcp_keepalive_time; "
+    "echo 75 > /proc/sys/net/ipv4/tcp_keepalive_intvl; echo 9 > /proc/sys/net/ipv4/tcp_keepalive_probes"
+)
 CONTENDERS = {
     "ansible.posix.sysctl x3": "sysctl_three_tasks.yml",
     "tcp.keepalive.settings x1": "settings_one_task.yml",
@@ -57,9 +59,14 @@ BASELINE = "ansible.posix.sysctl x3"
 
 
 def live_values(container: str) -> dict[str, int]:
-    out = docker("exec", container, "sh", "-c",
-                 "cat /proc/sys/net/ipv4/tcp_keepalive_time /proc/sys/net/ipv4/tcp_keepalive_intvl "
-                 "/proc/sys/net/ipv4/tcp_keepalive_probes").stdout.split()
+    out = docker(
+        "exec",
+        container,
+        "sh",
+        "-c",
+        "cat /proc/sys/net/ipv4/tcp_keepalive_time /proc/sys/net/ipv4/tcp_keepalive_intvl "
+        "/proc/sys/net/ipv4/tcp_keepalive_probes",
+    ).stdout.split()
     return dict(zip(("time", "intvl", "probes"), (int(v) for v in out)))
 
 
@@ -98,8 +105,9 @@ def main() -> int:
     fleet = start_fleet(f"tcpka-bench-settings-{os.getpid()}", 1)
     container = fleet.names[0]
     runs: dict[str, dict[str, Measurement]] = {
-        name: {phase: Measurement(f"{name} {phase}", [playbook], [], True)
-               for phase in ("first", "idempotent")}
+        name: {
+            phase: Measurement(f"{name} {phase}", [playbook], [], True) for phase in ("first", "idempotent")
+        }
         for name, playbook in CONTENDERS.items()
     }
     checks: dict[str, list[str]] = {name: [] for name in CONTENDERS}
@@ -142,11 +150,20 @@ def main() -> int:
             m = runs[name][phase]
             if phase == "idempotent" and not runs[name]["first"].ok:
                 m.ok, m.error = False, "not run: the first run failed"
-            rows.append({"contender": name, "phase": phase, "ok": m.ok, "error": m.error,
-                         "median_s": m.median_s, "ratio_vs_baseline": ratio(m.median_s, base),
-                         "peak_rss_kib": m.peak_rss_kib, "runs": len(m.samples),
-                         "changed": [s.inner["stats"]["changed"] for s in m.samples],
-                         "checks": checks[name]})
+            rows.append(
+                {
+                    "contender": name,
+                    "phase": phase,
+                    "ok": m.ok,
+                    "error": m.error,
+                    "median_s": m.median_s,
+                    "ratio_vs_baseline": ratio(m.median_s, base),
+                    "peak_rss_kib": m.peak_rss_kib,
+                    "runs": len(m.samples),
+                    "changed": [s.inner["stats"]["changed"] for s in m.samples],
+                    "checks": checks[name],
+                }
+            )
     result = {"repeat": args.repeat, "image": fleet.image, "rows": rows, "command": command_line()}
     result["markdown"] = render(rows)
     path = write_result(args.name, result, args.results_dir)
@@ -163,10 +180,29 @@ def render(rows: list[dict[str, Any]]) -> str:
             lines.append([r["contender"], r["phase"], "failed", "", "", "", error])
             continue
         note = "; ".join(r["checks"])[:160] or "changed as expected; live values and file correct"
-        lines.append([r["contender"], r["phase"], fmt_s(r["median_s"]), fmt_ratio(r["ratio_vs_baseline"]),
-                      fmt_mib(r["peak_rss_kib"]), "/".join(str(c) for c in r["changed"]), note])
-    return table(["contender", "run", "median wall", "vs 3x ansible.posix.sysctl", "peak RSS",
-                  "changed per run", "checks"], lines)
+        lines.append(
+            [
+                r["contender"],
+                r["phase"],
+                fmt_s(r["median_s"]),
+                fmt_ratio(r["ratio_vs_baseline"]),
+                fmt_mib(r["peak_rss_kib"]),
+                "/".join(str(c) for c in r["changed"]),
+                note,
+            ]
+        )
+    return table(
+        [
+            "contender",
+            "run",
+            "median wall",
+            "vs 3x ansible.posix.sysctl",
+            "peak RSS",
+            "changed per run",
+            "checks",
+        ],
+        lines,
+    )
 
 
 if __name__ == "__main__":

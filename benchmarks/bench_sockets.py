@@ -62,13 +62,24 @@ def contenders(ansible: bool, full: bool) -> dict[str, list[str]]:
         "scan, options auto": [*child, "--stage", "scan", "--read-socket-options", "auto"],
         "scan, options always": [*child, "--stage", "scan", "--read-socket-options", "always"],
     }
-    if full:   # detail=full is refused above 20,000 listed sockets: the largest listing a result may carry
-        result["scan, options never, detail 20000"] = [*child, "--stage", "scan", "--read-socket-options",
-                                                       "never", "--detail", "20000"]
+    if full:  # detail=full is refused above 20,000 listed sockets: the largest listing a result may carry
+        result["scan, options never, detail 20000"] = [
+            *child,
+            "--stage",
+            "scan",
+            "--read-socket-options",
+            "never",
+            "--detail",
+            "20000",
+        ]
     if ansible:
         result["ansible sockets_info"] = [
-            "ansible", "localhost", "-m", "tcp.keepalive.sockets_info",
-            "-a", "detail=summary read_socket_options=never include_loopback=true",
+            "ansible",
+            "localhost",
+            "-m",
+            "tcp.keepalive.sockets_info",
+            "-a",
+            "detail=summary read_socket_options=never include_loopback=true",
         ]
     return result
 
@@ -96,8 +107,10 @@ def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool, full:
     farm = connfarm.start(connections)
     try:
         established = count_established()
-        log(f"sockets: {established} ESTABLISHED sockets in {farm.setup_s:.1f} s "
-            f"({len(farm.server_pids)} servers, {len(farm.client_pids)} clients)")
+        log(
+            f"sockets: {established} ESTABLISHED sockets in {farm.setup_s:.1f} s "
+            f"({len(farm.server_pids)} servers, {len(farm.client_pids)} clients)"
+        )
         commands = contenders(ansible, full)
         runs = {name: Measurement(name, cmd, [], True) for name, cmd in commands.items()}
         env = ansible_env()
@@ -115,27 +128,35 @@ def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool, full:
         processes = count_processes()
         rows = []
         for name, m in runs.items():
-            rows.append({
-                "name": name,
-                "ok": m.ok,
-                "error": m.error,
-                "median_s": m.median_s,
-                "inner_scan_s": m.inner_median("scan_s"),
-                "ratio_vs_ss_tanop": ratio(m.median_s, base),
-                "ratio_vs_floor": ratio(m.median_s, floor),
-                "peak_rss_kib": m.peak_rss_kib,
-                "result_bytes": m.inner_median("result_bytes"),
-                "stdout_bytes": m.samples[-1].stdout_bytes if m.samples else None,
-                "sockets_seen": m.inner_median("sockets"),
-                "socket_options": m.samples[-1].inner.get("socket_options") if m.samples else None,
-                "keepalive": m.samples[-1].inner.get("keepalive") if m.samples else None,
-                "runs": len(m.samples),
-            })
+            rows.append(
+                {
+                    "name": name,
+                    "ok": m.ok,
+                    "error": m.error,
+                    "median_s": m.median_s,
+                    "inner_scan_s": m.inner_median("scan_s"),
+                    "ratio_vs_ss_tanop": ratio(m.median_s, base),
+                    "ratio_vs_floor": ratio(m.median_s, floor),
+                    "peak_rss_kib": m.peak_rss_kib,
+                    "result_bytes": m.inner_median("result_bytes"),
+                    "stdout_bytes": m.samples[-1].stdout_bytes if m.samples else None,
+                    "sockets_seen": m.inner_median("sockets"),
+                    "socket_options": m.samples[-1].inner.get("socket_options") if m.samples else None,
+                    "keepalive": m.samples[-1].inner.get("keepalive") if m.samples else None,
+                    "runs": len(m.samples),
+                }
+            )
         for row in rows:
             row["classification"] = classification_check(row["name"], row["keepalive"], farm.keepalive)
-        return {"connections": connections, "established_sockets": established, "setup_s": farm.setup_s,
-                "keepalive_plan": farm.keepalive, "processes": processes,
-                "holders": len(farm.server_pids) + len(farm.client_pids), "rows": rows}
+        return {
+            "connections": connections,
+            "established_sockets": established,
+            "setup_s": farm.setup_s,
+            "keepalive_plan": farm.keepalive,
+            "processes": processes,
+            "holders": len(farm.server_pids) + len(farm.client_pids),
+            "rows": rows,
+        }
     finally:
         farm.stop()
 
@@ -183,9 +204,21 @@ def profile(connections: int, results_dir: str) -> dict[str, str]:
     try:
         for mode in ("never", "always"):
             path = os.path.join(results_dir, f"profile_scan_{mode}_{connections}.txt")
-            proc = subprocess.run([sys.executable, os.path.join(HERE, "scan_child.py"), "--stage", "scan",
-                                   "--read-socket-options", mode, "--profile", path],
-                                  capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    os.path.join(HERE, "scan_child.py"),
+                    "--stage",
+                    "scan",
+                    "--read-socket-options",
+                    mode,
+                    "--profile",
+                    path,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if proc.returncode == 0:
                 files[mode] = path
             else:
@@ -198,11 +231,13 @@ def profile(connections: int, results_dir: str) -> dict[str, str]:
 def render(result: dict[str, Any]) -> str:
     parts = []
     for size in result["sizes"]:
-        parts.append(f"\n{size['connections']:,} connections = {size['established_sockets']:,} ESTABLISHED "
-                     f"sockets ({size['keepalive_plan']['connected_with_keepalive']:,} with keepalive), "
-                     f"{size['holders']} holder processes (set up in {size['setup_s']:.1f} s); "
-                     f"{size.get('processes', '?')} processes on the machine during the run "
-                     "(`ss -tanop` walks every /proc/*/fd)\n")
+        parts.append(
+            f"\n{size['connections']:,} connections = {size['established_sockets']:,} ESTABLISHED "
+            f"sockets ({size['keepalive_plan']['connected_with_keepalive']:,} with keepalive), "
+            f"{size['holders']} holder processes (set up in {size['setup_s']:.1f} s); "
+            f"{size.get('processes', '?')} processes on the machine during the run "
+            "(`ss -tanop` walks every /proc/*/fd)\n"
+        )
         rows = []
         for r in size["rows"]:
             if not r["ok"]:
@@ -213,10 +248,33 @@ def render(result: dict[str, Any]) -> str:
             size = r["result_bytes"] or (r["stdout_bytes"] if r["name"].startswith("ansible") else None)
             check = r.get("classification")
             note = "" if check is None else ("classified as set up" if check == "ok" else f"WRONG: {check}")
-            rows.append([r["name"], fmt_s(r["median_s"]), inner, fmt_ratio(r["ratio_vs_ss_tanop"]),
-                         fmt_ratio(r.get("ratio_vs_floor")), fmt_mib(r["peak_rss_kib"]), _size(size), note])
-        parts.append(table(["contender", "median wall", "in-process", "vs ss -tanop", "vs floor", "peak RSS",
-                            "result JSON", "note"], rows))
+            rows.append(
+                [
+                    r["name"],
+                    fmt_s(r["median_s"]),
+                    inner,
+                    fmt_ratio(r["ratio_vs_ss_tanop"]),
+                    fmt_ratio(r.get("ratio_vs_floor")),
+                    fmt_mib(r["peak_rss_kib"]),
+                    _size(size),
+                    note,
+                ]
+            )
+        parts.append(
+            table(
+                [
+                    "contender",
+                    "median wall",
+                    "in-process",
+                    "vs ss -tanop",
+                    "vs floor",
+                    "peak RSS",
+                    "result JSON",
+                    "note",
+                ],
+                rows,
+            )
+        )
     return "\n".join(parts)
 
 
@@ -231,8 +289,12 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,40000,100000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-ansible", action="store_true", help="skip the run through Ansible")
-    parser.add_argument("--full-max", type=int, default=40000,
-                        help="measure detail=full only up to this many connections (it keeps every socket)")
+    parser.add_argument(
+        "--full-max",
+        type=int,
+        default=40000,
+        help="measure detail=full only up to this many connections (it keeps every socket)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the scan at the middle size")
     parser.add_argument("--results-dir", default=os.path.join(HERE, "results"))
     parser.add_argument("--name", default="sockets")
@@ -246,8 +308,15 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     result: dict[str, Any] = {"sizes": [], "repeat": args.repeat, "command": command_line()}
     for index, connections in enumerate(sizes):
-        result["sizes"].append(bench_size(connections, args.repeat, not args.no_ansible, warmup=index == 0,
-                                          full=connections <= args.full_max))
+        result["sizes"].append(
+            bench_size(
+                connections,
+                args.repeat,
+                not args.no_ansible,
+                warmup=index == 0,
+                full=connections <= args.full_max,
+            )
+        )
     if args.profile:
         middle = sizes[len(sizes) // 2]
         log(f"sockets: profiling the scan at {middle} connections")

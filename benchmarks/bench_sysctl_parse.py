@@ -91,7 +91,8 @@ def run_size(megabytes: float, repeat: int) -> dict:
             "lines": len(lines),
             "seconds": {name: round(value, 3) for name, value in medians.items()},
             "ratio_to_baseline": {
-                name: round(value / medians["baseline"], 1) for name, value in medians.items()
+                name: round(value / medians["baseline"], 1)
+                for name, value in medians.items()
                 if name != "baseline"
             },
         }
@@ -102,18 +103,24 @@ def main() -> int:
     parser.add_argument("--sizes", default="1,8,50", help="file sizes in MB, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; "
-          f"baseline = read + str.split of the same file, same process; medians of {args.repeat} rounds")
-    print(f"{'MB':>6} {'lines':>10} {'baseline s':>11} {'boot_model s':>13} {'x':>6} {'plan_persist s':>15} "
-          f"{'x':>6}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; "
+        f"baseline = read + str.split of the same file, same process; medians of {args.repeat} rounds"
+    )
+    print(
+        f"{'MB':>6} {'lines':>10} {'baseline s':>11} {'boot_model s':>13} {'x':>6} {'plan_persist s':>15} "
+        f"{'x':>6}"
+    )
     results = []
     for size in (float(s) for s in args.sizes.split(",") if s):
         row = run_size(size, args.repeat)
         results.append(row)
         sec, ratio = row["seconds"], row["ratio_to_baseline"]
-        print(f"{row['megabytes']:>6} {row['lines']:>10} {sec['baseline']:>11.3f} {sec['boot_model']:>13.3f} "
-              f"{ratio['boot_model']:>6.1f} {sec['plan_persist']:>15.3f} {ratio['plan_persist']:>6.1f}",
-              flush=True)
+        print(
+            f"{row['megabytes']:>6} {row['lines']:>10} {sec['baseline']:>11.3f} {sec['boot_model']:>13.3f} "
+            f"{ratio['boot_model']:>6.1f} {sec['plan_persist']:>15.3f} {ratio['plan_persist']:>6.1f}",
+            flush=True,
+        )
     print(json.dumps({"sysctl_parse": results}))
     return 0
 

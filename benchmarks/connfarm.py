@@ -45,9 +45,14 @@ class Farm:
     keepalive: dict[str, int]  # what a correct classifier must find, by construction (see keepalive_plan)
 
     def as_dict(self) -> dict:
-        return {"connections": self.connections, "server_pids": self.server_pids,
-                "client_pids": self.client_pids, "listeners": [f"{h}:{p}" for h, p in self.listeners],
-                "setup_s": self.setup_s, "keepalive": self.keepalive}
+        return {
+            "connections": self.connections,
+            "server_pids": self.server_pids,
+            "client_pids": self.client_pids,
+            "listeners": [f"{h}:{p}" for h, p in self.listeners],
+            "setup_s": self.setup_s,
+            "keepalive": self.keepalive,
+        }
 
     def stop(self) -> None:
         for pid in self.server_pids + self.client_pids:
@@ -111,10 +116,18 @@ def keepalive_plan(per_client: list[int], listeners: int) -> dict[str, int]:
     socket of an odd listener (it inherits the listener's SO_KEEPALIVE), and the odd listeners: about half
     of the connected sockets."""
     clients = sum(len(range(0, count, 2)) for count in per_client)
-    accepted = sum(1 for index, count in enumerate(per_client) for i in range(count)
-                   if ((i + index) % listeners) % 2 == 1)
-    return {"connected_with_keepalive": clients + accepted, "connected": 2 * sum(per_client),
-            "listeners": listeners, "listeners_with_keepalive": listeners // 2}
+    accepted = sum(
+        1
+        for index, count in enumerate(per_client)
+        for i in range(count)
+        if ((i + index) % listeners) % 2 == 1
+    )
+    return {
+        "connected_with_keepalive": clients + accepted,
+        "connected": 2 * sum(per_client),
+        "listeners": listeners,
+        "listeners_with_keepalive": listeners // 2,
+    }
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -158,8 +171,9 @@ def _connect(targets: list[tuple[str, int]], count: int, index: int, ready_fd: i
         signal.pause()
 
 
-def start(connections: int, servers: int = 2, clients: int = 4, ports_per_server: int = 2,
-          timeout: float = 600.0) -> Farm:
+def start(
+    connections: int, servers: int = 2, clients: int = 4, ports_per_server: int = 2, timeout: float = 600.0
+) -> Farm:
     """Fork the holders and wait until all `connections` are established; raise on failure."""
     began = time.monotonic()
     nofile = raise_nofile(connections + 4096)
@@ -189,7 +203,7 @@ def start(connections: int, servers: int = 2, clients: int = 4, ports_per_server
             per_listener[(i + index) % len(listeners)] += 1
     server_pids, client_pids = [], []
     for s in range(servers):
-        expected = sum(per_listener[s * ports_per_server:(s + 1) * ports_per_server])
+        expected = sum(per_listener[s * ports_per_server : (s + 1) * ports_per_server])
         pid = os.fork()
         if pid == 0:
             _child(lambda s=s, expected=expected: _serve(server_socks[s], expected, write_fd))
@@ -203,8 +217,9 @@ def start(connections: int, servers: int = 2, clients: int = 4, ports_per_server
             _child(lambda index=index, count=count: _connect(listeners, count, index, write_fd))
         client_pids.append(pid)
     os.close(write_fd)
-    farm = Farm(connections, server_pids, client_pids, listeners, 0.0,
-                keepalive_plan(per_client, len(listeners)))
+    farm = Farm(
+        connections, server_pids, client_pids, listeners, 0.0, keepalive_plan(per_client, len(listeners))
+    )
     reported = 0
     buffer = b""
     deadline = time.monotonic() + timeout

@@ -24,7 +24,7 @@ INET_DIAG_INFO = 2
 
 def request(family: int, seq: int) -> bytes:
     body = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), 0, ALL_STATES)
-    body += b"\0" * 48   # inet_diag_sockid: ports, addresses, interface, cookie (any)
+    body += b"\0" * 48  # inet_diag_sockid: ports, addresses, interface, cookie (any)
     return struct.pack("=IHHII", 16 + len(body), SOCK_DIAG_BY_FAMILY, 0x301, seq, 0) + body
 
 

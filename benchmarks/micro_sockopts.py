@@ -86,8 +86,11 @@ def main() -> int:
     try:
         pids = set(farm.server_pids + farm.client_pids)
         owners = scan_socket_fds()
-        pairs = [(holders[0][0], holders[0][1], inode) for inode, holders in owners.items()
-                 if holders[0][0] in pids]
+        pairs = [
+            (holders[0][0], holders[0][1], inode)
+            for inode, holders in owners.items()
+            if holders[0][0] in pids
+        ]
         timings = {}
         results = {}
         for name, variant in VARIANTS.items():
@@ -103,9 +106,14 @@ def main() -> int:
         same = all(same_meaning(a, b) for a, b in zip(first, second))
         read = sum(1 for opts, _reason in first if opts is not None)
         with_keepalive = sum(1 for opts, _reason in first if opts is not None and opts.keepalive)
-        report = {"sockets": len(pairs), "read": read, "with_keepalive": with_keepalive, "identical": same,
-                  "us_per_socket": {k: round(v / max(1, len(pairs)) * 1e6, 2) for k, v in timings.items()},
-                  "total_s": {k: round(v, 3) for k, v in timings.items()}}
+        report = {
+            "sockets": len(pairs),
+            "read": read,
+            "with_keepalive": with_keepalive,
+            "identical": same,
+            "us_per_socket": {k: round(v / max(1, len(pairs)) * 1e6, 2) for k, v in timings.items()},
+            "total_s": {k: round(v, 3) for k, v in timings.items()},
+        }
         print(json.dumps(report, indent=1))
         return 0 if same and read else 1
     finally:

@@ -52,8 +52,13 @@ def socket_targets(sockets: dict[str, Any]) -> list[list[str]]:
     rows = []
     # Issue 13: the module's default (options auto), half the sockets with keepalive, against `ss -tanop`
     # and the floor script measured in the same run.
-    goals = ((10000, "ss -tanop", 1.0), (40000, "ss -tanop", 0.8), (40000, "floor (raw dump + fd walk)", 1.2),
-             (100000, "ss -tanop", 0.8), (100000, "floor (raw dump + fd walk)", 1.2))
+    goals = (
+        (10000, "ss -tanop", 1.0),
+        (40000, "ss -tanop", 0.8),
+        (40000, "floor (raw dump + fd walk)", 1.2),
+        (100000, "ss -tanop", 0.8),
+        (100000, "floor (raw dump + fd walk)", 1.2),
+    )
     for connections, baseline, limit in goals:
         size = _size_nearest(sockets, connections)
         row = _row(size, "scan, options auto") if size else None
@@ -63,8 +68,10 @@ def socket_targets(sockets: dict[str, Any]) -> list[list[str]]:
             rows.append([label, "not measured", ""])
             continue
         verdict = "met" if row["median_s"] <= limit * base["median_s"] else "NOT met"
-        numbers = (f"{fmt_s(row['median_s'])} vs {fmt_s(base['median_s'])} "
-                   f"({row['median_s'] / base['median_s']:.2f}x; {size.get('processes', '?')} processes)")
+        numbers = (
+            f"{fmt_s(row['median_s'])} vs {fmt_s(base['median_s'])} "
+            f"({row['median_s'] / base['median_s']:.2f}x; {size.get('processes', '?')} processes)"
+        )
         rows.append([label, verdict, numbers])
     at100 = _size_nearest(sockets, 100000)
     for name in ("scan, options never", "scan, options always"):
@@ -86,16 +93,29 @@ def socket_targets(sockets: dict[str, Any]) -> list[list[str]]:
                 sizes_seen.append(size["connections"])
             if row["name"] == "ansible sockets_info":
                 worst = max(worst, row["stdout_bytes"] or 0)
-    checks = [(size["connections"], row["name"], row.get("classification"))
-              for size in sockets.get("sizes") or [] for row in size["rows"] if row.get("classification")]
+    checks = [
+        (size["connections"], row["name"], row.get("classification"))
+        for size in sockets.get("sizes") or []
+        for row in size["rows"]
+        if row.get("classification")
+    ]
     wrong = [f"{n:,} {name}" for n, name, check in checks if check != "ok"]
-    rows.append(["every scan finds the keepalive sockets the farm set up (not a timing target)",
-                 ("met" if not wrong else "NOT met") if checks else "not measured",
-                 f"{len(checks)} scans checked" + (f"; wrong: {', '.join(wrong)}" if wrong else "")])
+    rows.append(
+        [
+            "every scan finds the keepalive sockets the farm set up (not a timing target)",
+            ("met" if not wrong else "NOT met") if checks else "not measured",
+            f"{len(checks)} scans checked" + (f"; wrong: {', '.join(wrong)}" if wrong else ""),
+        ]
+    )
     label = "`detail: summary` result < 64 KiB at every size"
     if sizes_seen:
-        rows.append([label, "met" if worst < SUMMARY_LIMIT else "NOT met",
-                     f"largest {worst / 1024:.1f} KiB over {sorted(set(sizes_seen))} connections"])
+        rows.append(
+            [
+                label,
+                "met" if worst < SUMMARY_LIMIT else "NOT met",
+                f"largest {worst / 1024:.1f} KiB over {sorted(set(sizes_seen))} connections",
+            ]
+        )
     else:
         rows.append([label, "not measured", ""])
     return rows
@@ -109,8 +129,13 @@ def report_targets(report: dict[str, Any]) -> list[list[str]]:
     last = ok[-1]
     growth, size = last["total_s_growth"], last["size_ratio"]
     linear = growth is not None and growth <= 1.3 * size
-    return [[f"report rendering grows linearly ({ok[0]['hosts']:,} -> {last['hosts']:,} hosts)",
-             "met" if linear else "NOT met", f"time x{growth:.2f} for hosts x{size:.0f}"]]
+    return [
+        [
+            f"report rendering grows linearly ({ok[0]['hosts']:,} -> {last['hosts']:,} hosts)",
+            "met" if linear else "NOT met",
+            f"time x{growth:.2f} for hosts x{size:.0f}",
+        ]
+    ]
 
 
 def profile_excerpt(path: str, rows: int = 10) -> str:
@@ -125,7 +150,7 @@ def profile_excerpt(path: str, rows: int = 10) -> str:
         header = next(i for i in range(start, len(lines)) if lines[i].strip().startswith("ncalls"))
     except StopIteration:
         return ""
-    table_lines = [line for line in lines[header:header + 1 + rows] if line.strip()]
+    table_lines = [line for line in lines[header : header + 1 + rows] if line.strip()]
     shortened = [_short_path(line) for line in [lines[0], *table_lines]]
     return "```\n" + "\n".join(shortened) + "\n```"
 
@@ -136,7 +161,7 @@ def _short_path(line: str) -> str:
         if index >= 0:
             start = line.rfind(" ", 0, index) + 1
             keep = marker if marker.startswith("ansible") else "python3."
-            line = line[:start] + (keep if keep == "python3." else "") + line[index + len(marker):]
+            line = line[:start] + (keep if keep == "python3." else "") + line[index + len(marker) :]
     return line
 
 
@@ -154,18 +179,24 @@ def machine_text(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def render(results: dict[str, dict[str, Any]], notes: str, note: str,
-           command: str = "bash scripts/bench.sh") -> str:
+def render(
+    results: dict[str, dict[str, Any]], notes: str, note: str, command: str = "bash scripts/bench.sh"
+) -> str:
     runs = sorted({str(r.get("invocation") or command).strip() for r in results.values()})
     shown = " and ".join(f"`{run}`" for run in runs) if runs else f"`{command.strip()}`"
-    out = ["# Performance", "", f"Command: {shown} (as root, from the repository root).", "",
-           "Generated by `bash scripts/bench.sh` (benchmarks/render_doc.py) from benchmarks/results/*.json;",
-           "the analysis at the end is benchmarks/NOTES.md. Numbers are medians over repeated runs, each",
-           "run a fresh process started by benchmarks/_measure.py, which reports its wall time and peak RSS",
-           "(`getrusage(RUSAGE_CHILDREN).ru_maxrss`: the largest single process of the measured tree). Linux",
-           "carries the pre-exec high-water mark across exec, so no row can show less than the wrapper's own",
-           "~12 MiB. Ratios are against the baseline measured in the same run, interleaved round by round.",
-           ""]
+    out = [
+        "# Performance",
+        "",
+        f"Command: {shown} (as root, from the repository root).",
+        "",
+        "Generated by `bash scripts/bench.sh` (benchmarks/render_doc.py) from benchmarks/results/*.json;",
+        "the analysis at the end is benchmarks/NOTES.md. Numbers are medians over repeated runs, each",
+        "run a fresh process started by benchmarks/_measure.py, which reports its wall time and peak RSS",
+        "(`getrusage(RUSAGE_CHILDREN).ru_maxrss`: the largest single process of the measured tree). Linux",
+        "carries the pre-exec high-water mark across exec, so no row can show less than the wrapper's own",
+        "~12 MiB. Ratios are against the baseline measured in the same run, interleaved round by round.",
+        "",
+    ]
     if note:
         out += [f"> {note}", ""]
     if not results:
@@ -191,12 +222,17 @@ def render(results: dict[str, dict[str, Any]], notes: str, note: str,
             continue
         r = results[name]
         run_by = r.get("invocation") or command
-        out += [f"Command: `{r.get('command')}` (repeat {r.get('repeat')}), run by `{run_by}`", "",
-                r.get("markdown", "").strip(), ""]
+        out += [
+            f"Command: `{r.get('command')}` (repeat {r.get('repeat')}), run by `{run_by}`",
+            "",
+            r.get("markdown", "").strip(),
+            "",
+        ]
         profiles = r.get("profiles") or ({"report": r["profile"]} if r.get("profile") else {})
         if profiles:
-            shown = ", ".join(f"{k}: `{os.path.relpath(v, REPO) if os.path.isabs(v) else v}`"
-                              for k, v in profiles.items())
+            shown = ", ".join(
+                f"{k}: `{os.path.relpath(v, REPO) if os.path.isabs(v) else v}`" for k, v in profiles.items()
+            )
             out += [f"cProfile output: {shown} (not committed). Top functions by own time:", ""]
             for key, path in profiles.items():
                 excerpt = profile_excerpt(path)

@@ -44,24 +44,40 @@ KINDS = ("compliant", "unpersisted", "service", "unreachable", "broken", "not_ro
 
 
 def _finding(fid: str, severity: str, message: str, **extra: Any) -> dict[str, Any]:
-    base = {"id": fid, "severity": severity, "key": None, "message": message, "file": None, "line": None,
-            "namespace": None}
+    base = {
+        "id": fid,
+        "severity": severity,
+        "key": None,
+        "message": message,
+        "file": None,
+        "line": None,
+        "namespace": None,
+    }
     base.update(extra)
     return base
 
 
-def _settings(runtime: dict[str, int], boot: dict[str, int],
-              findings: list[dict[str, Any]]) -> dict[str, Any]:
+def _settings(
+    runtime: dict[str, int], boot: dict[str, int], findings: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "changed": False,
         "loader": {"name": "systemd", "reason": "systemd-sysctl present"},
         "settings": {
-            key: {"runtime": runtime[key], "boot": boot[key], "boot_source": BOOT_FILE, "definitions": [],
-                  "kernel_default": 0, "drift": runtime[key] != boot[key]}
+            key: {
+                "runtime": runtime[key],
+                "boot": boot[key],
+                "boot_source": BOOT_FILE,
+                "definitions": [],
+                "kernel_default": 0,
+                "drift": runtime[key] != boot[key],
+            }
             for key in ("time", "intvl", "probes")
         },
-        "detection_time": {"runtime": runtime["time"] + runtime["intvl"] * runtime["probes"],
-                           "boot": boot["time"] + boot["intvl"] * boot["probes"]},
+        "detection_time": {
+            "runtime": runtime["time"] + runtime["intvl"] * runtime["probes"],
+            "boot": boot["time"] + boot["intvl"] * boot["probes"],
+        },
         "namespaces": [{"inode": 4026531840}],
         "findings": findings,
         "compliant": not findings,
@@ -70,17 +86,39 @@ def _settings(runtime: dict[str, int], boot: dict[str, int],
 
 def _service_findings(i: int) -> list[dict[str, Any]]:
     pid = 1000 + i % 30000
-    found = [_finding("listener_without_keepalive", "high", "listener on :5432 without SO_KEEPALIVE", pid=pid,
-                      service="postgresql.service",
-                      socket={"local": "0.0.0.0:5432", "remote": "0.0.0.0:*", "state": "LISTEN"})]
+    found = [
+        _finding(
+            "listener_without_keepalive",
+            "high",
+            "listener on :5432 without SO_KEEPALIVE",
+            pid=pid,
+            service="postgresql.service",
+            socket={"local": "0.0.0.0:5432", "remote": "0.0.0.0:*", "state": "LISTEN"},
+        )
+    ]
     for c in range(8):
-        found.append(_finding("connection_without_keepalive", "medium", "connection without SO_KEEPALIVE",
-                              pid=pid, service="postgresql.service",
-                              socket=f"10.0.{i % 250}.5:5432 -> 10.1.{c}.9:{40000 + c}"))
+        found.append(
+            _finding(
+                "connection_without_keepalive",
+                "medium",
+                "connection without SO_KEEPALIVE",
+                pid=pid,
+                service="postgresql.service",
+                socket=f"10.0.{i % 250}.5:5432 -> 10.1.{c}.9:{40000 + c}",
+            )
+        )
     for c in range(3):
-        found.append(_finding("ghost_candidate", "high", f"idle {86400 + c} s without keepalive", pid=pid,
-                              service="postgresql.service", idle=86400 + c,
-                              socket=f"10.0.{i % 250}.5:5432 -> 10.2.{c}.9:{50000 + c}"))
+        found.append(
+            _finding(
+                "ghost_candidate",
+                "high",
+                f"idle {86400 + c} s without keepalive",
+                pid=pid,
+                service="postgresql.service",
+                idle=86400 + c,
+                socket=f"10.0.{i % 250}.5:5432 -> 10.2.{c}.9:{50000 + c}",
+            )
+        )
     return found
 
 
@@ -93,14 +131,27 @@ def synthetic_raw(i: int) -> dict[str, Any]:
     sockets: dict[str, Any] = {"changed": False, "sockets": [], "services": {}, "summary": {}, "findings": []}
     timer = {"changed": False, "expected": 600, "observed": 600, "ok": True, "findings": []}
     if kind == "unreachable":
-        return {"host": host, "reach": {"unreachable": True, "msg": "ssh: connect to host: No route to host"},
-                "settings": {"skipped": True}, "sockets": {"skipped": True}, "timer": {"skipped": True}}
+        return {
+            "host": host,
+            "reach": {"unreachable": True, "msg": "ssh: connect to host: No route to host"},
+            "settings": {"skipped": True},
+            "sockets": {"skipped": True},
+            "timer": {"skipped": True},
+        }
     if kind == "unpersisted":
-        settings = _settings(GOOD, DEFAULTS, [
-            _finding("not_persisted", "medium", "live 600 is not persisted; 7200 after reboot",
-                     key="net.ipv4.tcp_keepalive_time"),
-            _finding("detection_time_exceeded", "high", "7875 s after reboot exceeds 900 s"),
-        ])
+        settings = _settings(
+            GOOD,
+            DEFAULTS,
+            [
+                _finding(
+                    "not_persisted",
+                    "medium",
+                    "live 600 is not persisted; 7200 after reboot",
+                    key="net.ipv4.tcp_keepalive_time",
+                ),
+                _finding("detection_time_exceeded", "high", "7875 s after reboot exceeds 900 s"),
+            ],
+        )
     if kind == "service":
         sockets["findings"] = _service_findings(i)
     if kind == "not_root":
@@ -108,10 +159,20 @@ def synthetic_raw(i: int) -> dict[str, Any]:
     if kind == "broken":
         sockets = {"failed": True, "msg": "netlink: permission denied", "changed": False}
     if kind == "low_only":
-        settings = _settings(GOOD, GOOD, [
-            _finding("conflicting_definitions", "low", "also set to 600 in /etc/sysctl.conf",
-                     key="net.ipv4.tcp_keepalive_time", file="/etc/sysctl.conf", line=12),
-        ])
+        settings = _settings(
+            GOOD,
+            GOOD,
+            [
+                _finding(
+                    "conflicting_definitions",
+                    "low",
+                    "also set to 600 in /etc/sysctl.conf",
+                    key="net.ipv4.tcp_keepalive_time",
+                    file="/etc/sysctl.conf",
+                    line=12,
+                ),
+            ],
+        )
     return {"host": host, "reach": reach, "settings": settings, "sockets": sockets, "timer": timer}
 
 
@@ -131,9 +192,15 @@ def run(hosts: int, out_dir: str) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for record in records:
         statuses[record["status"]] = statuses.get(record["status"], 0) + 1
-    return {"hosts": hosts, "evaluate_s": t1 - t0, "render_s": t2 - t1, "total_s": t2 - t0,
-            "bytes_written": written, "statuses": statuses,
-            "files": sorted(k for k in paths if k != "host_files")}
+    return {
+        "hosts": hosts,
+        "evaluate_s": t1 - t0,
+        "render_s": t2 - t1,
+        "total_s": t2 - t0,
+        "bytes_written": written,
+        "statuses": statuses,
+        "files": sorted(k for k in paths if k != "host_files"),
+    }
 
 
 def main() -> int:

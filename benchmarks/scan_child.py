@@ -43,15 +43,21 @@ def stage_scan(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     from ansible_collections.tcp.keepalive.plugins.module_utils import _sockets
 
     # Loopback included: every benchmark connection is on lo, and `ss` lists them all too.
-    options = _sockets.parse_options({"read_socket_options": args.read_socket_options, "detail": args.detail,
-                                      "include_loopback": True})
+    options = _sockets.parse_options(
+        {"read_socket_options": args.read_socket_options, "detail": args.detail, "include_loopback": True}
+    )
     result = _sockets.scan_sockets(options)
     summary = result["summary"]
     size = len(json.dumps(result, default=str))  # what the module would hand to exit_json
-    return {"sockets": summary.get("sockets"), "listed": summary.get("sockets_listed"),
-            "keepalive": summary.get("keepalive"), "keepalive_source": summary.get("keepalive_source"),
-            "socket_options": summary.get("socket_options"), "findings": summary.get("findings"),
-            "module_scan_seconds": summary.get("scan_seconds")}, size
+    return {
+        "sockets": summary.get("sockets"),
+        "listed": summary.get("sockets_listed"),
+        "keepalive": summary.get("keepalive"),
+        "keepalive_source": summary.get("keepalive_source"),
+        "socket_options": summary.get("socket_options"),
+        "findings": summary.get("findings"),
+        "module_scan_seconds": summary.get("scan_seconds"),
+    }, size
 
 
 STAGES = {"dump": stage_dump, "scan": stage_scan}

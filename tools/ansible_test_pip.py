@@ -15,7 +15,7 @@ import inspect
 import re
 from pathlib import Path
 
-STANDIN = '''\
+STANDIN = """\
 # Stand-in for get-pip.py written by tcp.keepalive tools/ansible_test_pip.py (the real one cannot be
 # downloaded here): bootstrap pip from the interpreter's bundled wheel, then install what was asked for.
 import subprocess
@@ -25,7 +25,7 @@ GET_PIP_ONLY = {"--no-setuptools", "--no-wheel"}  # get-pip.py options that pip 
 args = [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY]
 subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"])
 subprocess.check_call([sys.executable, "-m", "pip", "install", *args])
-'''
+"""
 
 
 def pinned_pip_version(source: str) -> str:

@@ -149,8 +149,9 @@ def option_rows(options: dict[str, Any], prefix: str = "", sub_key: str = "subop
     return rows
 
 
-def options_table(options: dict[str, Any] | None, first_column: str = "Option",
-                  sub_key: str = "suboptions") -> str:
+def options_table(
+    options: dict[str, Any] | None, first_column: str = "Option", sub_key: str = "suboptions"
+) -> str:
     if not options:
         return "No options.\n"
     head = [f"| {first_column} | Type | Default | Description |", "|---|---|---|---|"]
@@ -201,8 +202,10 @@ def plugin_page(kind: str, fqcn: str, entry: dict[str, Any]) -> str:
     doc = entry.get("doc") or {}
     title = markup_to_markdown(doc.get("short_description", ""))
     parts = [GENERATED, "", f"# {fqcn} {kind} -- {title}", ""]
-    parts += [f"Part of the `{COLLECTION}` collection; `ansible-doc -t {kind} {fqcn}` shows the same page.",
-              ""]
+    parts += [
+        f"Part of the `{COLLECTION}` collection; `ansible-doc -t {kind} {fqcn}` shows the same page.",
+        "",
+    ]
     parts += ["## Synopsis", "", text(doc.get("description")), ""]
     if doc.get("requirements"):
         parts += ["## Requirements", ""]
@@ -253,12 +256,21 @@ def role_page(fqcn: str, entry: dict[str, Any]) -> str:
 
 def index_page(docs: dict[str, dict[str, Any]], root: Path) -> str:
     parts = [GENERATED, "", f"# {COLLECTION} reference", ""]
-    parts += ["Option tables, examples and return values of every module, plugin and role, generated from",
-              "their own documentation (the same data `ansible-doc` shows). Regenerate with",
-              "`bash scripts/docs.sh`.", ""]
-    for kind, heading in (("module", "Modules"), ("filter", "Filter plugins"), ("test", "Test plugins"),
-                          ("lookup", "Lookup plugins"), ("callback", "Callback plugins"),
-                          ("inventory", "Inventory plugins"), ("connection", "Connection plugins")):
+    parts += [
+        "Option tables, examples and return values of every module, plugin and role, generated from",
+        "their own documentation (the same data `ansible-doc` shows). Regenerate with",
+        "`bash scripts/docs.sh`.",
+        "",
+    ]
+    for kind, heading in (
+        ("module", "Modules"),
+        ("filter", "Filter plugins"),
+        ("test", "Test plugins"),
+        ("lookup", "Lookup plugins"),
+        ("callback", "Callback plugins"),
+        ("inventory", "Inventory plugins"),
+        ("connection", "Connection plugins"),
+    ):
         entries = docs.get(kind) or {}
         if not entries:
             continue
@@ -334,8 +346,11 @@ def check(pages: dict[str, str], dest: Path) -> list[str]:
             continue
         current = path.read_text(encoding="utf-8")
         if current != content:
-            diff = "".join(difflib.unified_diff(current.splitlines(True), content.splitlines(True),
-                                                str(path), f"{path} (expected)", n=1))
+            diff = "".join(
+                difflib.unified_diff(
+                    current.splitlines(True), content.splitlines(True), str(path), f"{path} (expected)", n=1
+                )
+            )
             problems.append(f"{path}: out of step with the collection's docs\n{diff[:4000]}")
     return problems
 
@@ -359,8 +374,9 @@ def write(pages: dict[str, str], dest: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 when docs/reference is stale")
+    parser.add_argument(
+        "--check", action="store_true", help="do not write; exit 1 when docs/reference is stale"
+    )
     parser.add_argument("--root", default=str(REPO), help="collection root (default: this checkout)")
     parser.add_argument("--dest", default=None, help="output directory (default: <root>/docs/reference)")
     args = parser.parse_args(argv)

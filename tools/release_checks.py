@@ -39,21 +39,30 @@ def doc_problems(kind: str, fqcn: str, installed: str, docs: dict[str, Any]) -> 
         if not str(doc.get("path", "")).startswith(installed):
             problems.append(f"{fqcn}: rendered from {doc.get('path')}, not {installed}")
         options = entry.get("options") or {}
-        problems += [f"{fqcn}: variable {name} has no description" for name, spec in options.items()
-                     if not spec.get("description")]
+        problems += [
+            f"{fqcn}: variable {name} has no description"
+            for name, spec in options.items()
+            if not spec.get("description")
+        ]
         return problems
     body = doc.get("doc") or {}
     if not str(body.get("filename", "")).startswith(installed):
         problems.append(f"{fqcn}: rendered from {body.get('filename')}, not from {installed}")
-    problems += [f"{fqcn}: {key} missing" for key in ("short_description", "description", "author")
-                 if not body.get(key)]
+    problems += [
+        f"{fqcn}: {key} missing"
+        for key in ("short_description", "description", "author")
+        if not body.get(key)
+    ]
     if not doc.get("examples"):
         problems.append(f"{fqcn}: no EXAMPLES")
     if not doc.get("return"):
         problems.append(f"{fqcn}: no RETURN")
     options = body.get("options") or {}
-    problems += [f"{fqcn}: option {name} has no description" for name, spec in options.items()
-                 if not spec.get("description")]
+    problems += [
+        f"{fqcn}: option {name} has no description"
+        for name, spec in options.items()
+        if not spec.get("description")
+    ]
     return problems
 
 

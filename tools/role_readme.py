@@ -125,9 +125,12 @@ def _rows(options: dict[str, Any], prefix: str = "") -> list[Row]:
         option = options[name] or {}
         description = _text(option.get("description"))
         if option.get("choices"):
-            description += (" " if description else "") + "Choices: " + ", ".join(
-                _code(choice) for choice in option["choices"]
-            ) + "."
+            description += (
+                (" " if description else "")
+                + "Choices: "
+                + ", ".join(_code(choice) for choice in option["choices"])
+                + "."
+            )
         rows.append(
             Row(
                 name=prefix + str(name),
@@ -184,7 +187,7 @@ def _replace_between_markers(text: str, block: str) -> str | None:
     if start == -1 or end == -1 or end < start:
         raise SpecError("README has only one of the generated-block markers, or they are out of order")
     end += len(END)
-    if text[end:end + 1] == "\n":
+    if text[end : end + 1] == "\n":
         end += 1
     return text[:start] + block + text[end:]
 
@@ -202,7 +205,7 @@ def _replace_variables_section(lines: list[str], block: str) -> list[str] | None
             if heading and len(heading.group(1)) <= level:
                 stop = later
                 break
-        body = lines[index + 1:stop]
+        body = lines[index + 1 : stop]
         kept: list[str] = []
         inserted = False
         for body_line in body:
@@ -216,7 +219,7 @@ def _replace_variables_section(lines: list[str], block: str) -> list[str] | None
             while kept and not kept[-1].strip():
                 kept.pop()
             kept.extend(["", *block.rstrip("\n").split("\n"), ""])
-        return lines[:index + 1] + kept + lines[stop:]
+        return lines[: index + 1] + kept + lines[stop:]
     return None
 
 
@@ -240,10 +243,7 @@ def new_readme(role: str, specs: dict[str, Any]) -> str:
     description = main.get("description") or []
     paragraphs = description if isinstance(description, list) else [description]
     body = "\n\n".join(_text(p) for p in paragraphs if p)
-    usage = (
-        "## Example Playbook\n\n```yaml\n- hosts: all\n  roles:\n"
-        f"    - role: {COLLECTION}.{role}\n```\n"
-    )
+    usage = f"## Example Playbook\n\n```yaml\n- hosts: all\n  roles:\n    - role: {COLLECTION}.{role}\n```\n"
     text = title + (summary + "\n\n" if summary else "") + (body + "\n\n" if body else "")
     return text + usage + "\n## Role Variables\n\n" + render_block(specs)
 
@@ -281,8 +281,10 @@ def check_role(role_dir: Path) -> list[str]:
             current.splitlines(True), wanted.splitlines(True), f"{readme} (current)", f"{readme} (expected)"
         )
     )
-    return [f"{readme}: variables table out of step with meta/argument_specs.yml; "
-            f"run: python tools/role_readme.py {role_dir.name}\n{diff}"]
+    return [
+        f"{readme}: variables table out of step with meta/argument_specs.yml; "
+        f"run: python tools/role_readme.py {role_dir.name}\n{diff}"
+    ]
 
 
 def role_dirs(roles_root: Path, names: Sequence[str]) -> list[Path]:
@@ -298,12 +300,17 @@ def role_dirs(roles_root: Path, names: Sequence[str]) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("roles", nargs="*",
-                        help="role names (default: every role with meta/argument_specs.yml)")
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 when a README is out of step")
-    parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent),
-                        help="collection root (default: this checkout)")
+    parser.add_argument(
+        "roles", nargs="*", help="role names (default: every role with meta/argument_specs.yml)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="do not write; exit 1 when a README is out of step"
+    )
+    parser.add_argument(
+        "--root",
+        default=str(Path(__file__).resolve().parent.parent),
+        help="collection root (default: this checkout)",
+    )
     args = parser.parse_args(argv)
     roles = role_dirs(Path(args.root) / "roles", args.roles)
     if not roles:

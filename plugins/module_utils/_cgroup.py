@@ -21,8 +21,8 @@ _UNIT = re.compile(r"^[^/]+\.(?:service|socket|scope|mount|swap|slice|target|tim
 
 @dataclass
 class CgroupInfo:
-    paths: dict[str, str]          # controller list ("" for the v2 unified line) -> path
-    unit: str | None = None     # innermost systemd unit that is not a slice, e.g. "nginx.service"
+    paths: dict[str, str]  # controller list ("" for the v2 unified line) -> path
+    unit: str | None = None  # innermost systemd unit that is not a slice, e.g. "nginx.service"
     container_id: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:

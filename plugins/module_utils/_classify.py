@@ -26,19 +26,19 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS,
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TcpSocket
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import SockOpts
 
-CONNECTED = (1, 8)                # ESTABLISHED, CLOSE_WAIT: the states where the timer is a reliable signal
+CONNECTED = (1, 8)  # ESTABLISHED, CLOSE_WAIT: the states where the timer is a reliable signal
 LISTEN = 10
 FIN_WAIT2 = 5
 
 
 @dataclass(frozen=True)
 class Verdict:
-    keepalive: bool | str          # True, False or "unknown"
-    source: str | None = None         # "sockopt" | "timer" | None
-    reason: str | None = None         # why unknown
+    keepalive: bool | str  # True, False or "unknown"
+    source: str | None = None  # "sockopt" | "timer" | None
+    reason: str | None = None  # why unknown
 
 
-TIMER_TRUE = Verdict(True, "timer")      # shared: verdicts are never changed once made
+TIMER_TRUE = Verdict(True, "timer")  # shared: verdicts are never changed once made
 TIMER_FALSE = Verdict(False, "timer")
 SOCKOPT_VERDICT = {True: Verdict(True, "sockopt"), False: Verdict(False, "sockopt")}
 
@@ -50,8 +50,19 @@ def endpoint(family: int, address: str, port: int) -> str:
 class Classified:
     """What the scan concluded about one socket (light: one per socket, not kept unless listed)."""
 
-    __slots__ = ("sock", "verdict", "skipped", "keepidle", "keepintvl", "keepcnt", "user_timeout",
-                 "params_source", "detection", "idle", "ghost")
+    __slots__ = (
+        "sock",
+        "verdict",
+        "skipped",
+        "keepidle",
+        "keepintvl",
+        "keepcnt",
+        "user_timeout",
+        "params_source",
+        "detection",
+        "idle",
+        "ghost",
+    )
 
     def __init__(self, sock: TcpSocket, verdict: Verdict, skipped: str | None) -> None:
         self.sock = sock
@@ -97,11 +108,15 @@ def timer_verdict(sock: TcpSocket) -> Verdict:
         kind = "retransmit" if sock.timer == 1 else "zero-window probe"
         return Verdict("unknown", None, f"a {kind} timer masks the keepalive timer")
     if state == LISTEN:
-        return Verdict("unknown", None, "a listening socket never shows a keepalive timer; its socket "
-                                        "options were not read")
+        return Verdict(
+            "unknown",
+            None,
+            "a listening socket never shows a keepalive timer; its socket options were not read",
+        )
     if state == FIN_WAIT2:
-        return Verdict("unknown", None, "an orphaned FIN_WAIT2 socket shows the same timer without "
-                                        "SO_KEEPALIVE")
+        return Verdict(
+            "unknown", None, "an orphaned FIN_WAIT2 socket shows the same timer without SO_KEEPALIVE"
+        )
     return Verdict("unknown", None, f"no keepalive signal in state {sock.state_name}")
 
 
@@ -120,15 +135,21 @@ def effective_detection_time(keepidle: int, keepintvl: int, keepcnt: int, user_t
     return int(detection_time(keepidle, keepintvl, keepcnt) or 0)
 
 
-def classify(sock: TcpSocket, opts: SockOpts | None, skipped: str | None, sysctls: dict[str, int | None],
-             idle_threshold: int, resampled: bool = False) -> Classified:
+def classify(
+    sock: TcpSocket,
+    opts: SockOpts | None,
+    skipped: str | None,
+    sysctls: dict[str, int | None],
+    idle_threshold: int,
+    resampled: bool = False,
+) -> Classified:
     """One socket's verdict, keepalive parameters, detection time, idle time and ghost flag."""
     verdict = SOCKOPT_VERDICT[opts.keepalive] if opts is not None else timer_verdict(sock)
     if resampled and verdict.keepalive == "unknown" and sock.state in CONNECTED:
         verdict = Verdict("unknown", None, (verdict.reason or "") + " (still, after a re-sample)")
     item = Classified(sock, verdict, skipped)
     if opts is not None:
-        if opts.keepalive:   # TCP_KEEP* are read only where SO_KEEPALIVE is on (SockOptReader.read)
+        if opts.keepalive:  # TCP_KEEP* are read only where SO_KEEPALIVE is on (SockOptReader.read)
             item.keepidle, item.keepintvl, item.keepcnt = opts.keepidle, opts.keepintvl, opts.keepcnt
         item.user_timeout = opts.user_timeout
         item.params_source = "sockopt" if opts.keepalive else None
@@ -140,6 +161,10 @@ def classify(sock: TcpSocket, opts: SockOpts | None, skipped: str | None, sysctl
         item.detection = effective_detection_time(keepidle, keepintvl, keepcnt, item.user_timeout or 0)
     if sock.last_data_recv is not None and sock.state != LISTEN:
         item.idle = sock.last_data_recv // 1000
-    item.ghost = (verdict.keepalive is False and sock.state in CONNECTED and item.idle is not None
-                  and item.idle >= idle_threshold)
+    item.ghost = (
+        verdict.keepalive is False
+        and sock.state in CONNECTED
+        and item.idle is not None
+        and item.idle >= idle_threshold
+    )
     return item

@@ -161,4 +161,4 @@ def shown(value: Any, limit: int = 80) -> str:
         digits = str(len(str(abs(value)))) if value.bit_length() < 14000 else "more than 4000"
         return f"a number of {digits} digits"
     text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 20]}... ({len(text)} characters)"
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text)} characters)"

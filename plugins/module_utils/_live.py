@@ -58,8 +58,8 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
 PER_SOCKET = " (the kernel's per-socket limit)"
 SCOPES = ("listeners", "connections", "all")
 DEFAULT_MAX_SOCKETS = 100000
-DEFAULT_DETAIL = 1000          # entries per list (changed, skipped, destroyed), like sockets_info's detail
-DIFF_MAX_SOCKETS = 50          # sockets shown one per line in the diff; the rest summarized
+DEFAULT_DETAIL = 1000  # entries per list (changed, skipped, destroyed), like sockets_info's detail
+DIFF_MAX_SOCKETS = 50  # sockets shown one per line in the diff; the rest summarized
 
 SKIP_ALREADY = "already has SO_KEEPALIVE (only_missing: true leaves what the application set)"
 SKIP_NOT_TCP_OWNED = "socket has no file (orphaned or a request socket)"
@@ -69,7 +69,7 @@ LASTS = "lasts until the service restarts (the change is made on the running pro
 
 @dataclass
 class LiveOptions:
-    selection: Selection             # sockets_info's selection, parsed by the same code (_selection)
+    selection: Selection  # sockets_info's selection, parsed by the same code (_selection)
     setting: KeepaliveSetting
     pids: frozenset[int] = frozenset()
     scope: str = "all"
@@ -77,7 +77,7 @@ class LiveOptions:
     max_sockets: int = DEFAULT_MAX_SOCKETS
     destroy_ghosts: bool = False
     idle_threshold: int = DEFAULT_IDLE_THRESHOLD
-    detail: int | None = DEFAULT_DETAIL    # None: list everything
+    detail: int | None = DEFAULT_DETAIL  # None: list everything
 
 
 def _bounded(name: str, value: Any, low: int, high: int, unit: str = "", why: str = "") -> int | None:
@@ -126,8 +126,10 @@ def parse_live_options(raw: dict[str, Any]) -> LiveOptions:
     selection = parse_selection(raw)
     pids = _pids(raw.get("pids"))
     if not (selection.ports or selection.services or pids):
-        raise OptionError("at least one of ports, services or pids is required: this module changes running "
-                          "sockets and never selects the whole host by accident")
+        raise OptionError(
+            "at least one of ports, services or pids is required: this module changes running "
+            "sockets and never selects the whole host by accident"
+        )
     scope = str(raw.get("scope") or "all").strip().lower()
     if scope not in SCOPES:
         raise OptionError(f"scope must be one of {', '.join(SCOPES)}, got {raw.get('scope')!r}")
@@ -136,8 +138,10 @@ def parse_live_options(raw: dict[str, Any]) -> LiveOptions:
     only_missing = raw.get("only_missing")
     only_missing = True if only_missing is None else bool(only_missing)
     if not keepalive and only_missing:
-        raise OptionError("keepalive: false turns SO_KEEPALIVE off, which only_missing: true (touch only "
-                          "sockets without it) can never do; set only_missing: false to turn it off")
+        raise OptionError(
+            "keepalive: false turns SO_KEEPALIVE off, which only_missing: true (touch only "
+            "sockets without it) can never do; set only_missing: false to turn it off"
+        )
     setting = KeepaliveSetting(
         keepalive=keepalive,
         idle=_bounded("idle", raw.get("idle"), 1, MAX_KEEPIDLE, " seconds", PER_SOCKET),
@@ -146,19 +150,31 @@ def parse_live_options(raw: dict[str, Any]) -> LiveOptions:
         user_timeout=_bounded("user_timeout", raw.get("user_timeout"), 0, MAX_USER_TIMEOUT, " milliseconds"),
     )
     max_sockets = raw.get("max_sockets")
-    max_sockets = DEFAULT_MAX_SOCKETS if max_sockets is None else _bounded("max_sockets", max_sockets, 1,
-                                                                           2 ** 31 - 1)
+    max_sockets = (
+        DEFAULT_MAX_SOCKETS if max_sockets is None else _bounded("max_sockets", max_sockets, 1, 2**31 - 1)
+    )
     destroy = bool(raw.get("destroy_ghosts"))
     idle_threshold: Any = raw.get("idle_threshold")
-    idle_threshold = DEFAULT_IDLE_THRESHOLD if idle_threshold is None else _bounded(
-        "idle_threshold", idle_threshold, 0, MAX_IDLE_THRESHOLD, " seconds")
-    return LiveOptions(selection=selection, setting=setting, pids=pids, scope=scope,
-                       only_missing=only_missing, max_sockets=int(max_sockets or DEFAULT_MAX_SOCKETS),
-                       destroy_ghosts=destroy,
-                       idle_threshold=int(idle_threshold), detail=_detail(raw.get("detail")))
+    idle_threshold = (
+        DEFAULT_IDLE_THRESHOLD
+        if idle_threshold is None
+        else _bounded("idle_threshold", idle_threshold, 0, MAX_IDLE_THRESHOLD, " seconds")
+    )
+    return LiveOptions(
+        selection=selection,
+        setting=setting,
+        pids=pids,
+        scope=scope,
+        only_missing=only_missing,
+        max_sockets=int(max_sockets or DEFAULT_MAX_SOCKETS),
+        destroy_ghosts=destroy,
+        idle_threshold=int(idle_threshold),
+        detail=_detail(raw.get("detail")),
+    )
 
 
 # ---- selection --------------------------------------------------------------------------------------
+
 
 class Target(NamedTuple):
     context: NamespaceContext
@@ -188,7 +204,7 @@ class Picker:
             return None
         selector = self.selector
         if not selector.socket_wanted(sock.family, sock.state, sock.src, sock.sport, sock.dport):
-            return None   # the raw filter already dropped these from a sock_diag dump; /proc/net/tcp is not
+            return None  # the raw filter already dropped these from a sock_diag dump; /proc/net/tcp is not
         owner, holders = selector.owner_of(sock.inode)
         if selector.filters_owners and not selector.owner_wanted(owner):
             return None
@@ -217,18 +233,26 @@ class Picker:
 
 # ---- results ----------------------------------------------------------------------------------------
 
+
 def options_dict(opts: SockOpts | None) -> dict[str, Any] | None:
     if opts is None:
         return None
-    return {"keepalive": opts.keepalive, "idle": opts.keepidle, "intvl": opts.keepintvl,
-            "count": opts.keepcnt, "user_timeout": opts.user_timeout}
+    return {
+        "keepalive": opts.keepalive,
+        "idle": opts.keepidle,
+        "intvl": opts.keepintvl,
+        "count": opts.keepcnt,
+        "user_timeout": opts.user_timeout,
+    }
 
 
 def options_text(opts: dict[str, Any] | None) -> str:
     if opts is None:
         return "unreadable"
-    return (f"keepalive={'on' if opts['keepalive'] else 'off'} idle={opts['idle']} intvl={opts['intvl']} "
-            f"count={opts['count']} user_timeout={opts['user_timeout']}")
+    return (
+        f"keepalive={'on' if opts['keepalive'] else 'off'} idle={opts['idle']} intvl={opts['intvl']} "
+        f"count={opts['count']} user_timeout={opts['user_timeout']}"
+    )
 
 
 @dataclass
@@ -249,9 +273,13 @@ class ServiceNote:
     def as_dict(self) -> dict[str, Any]:
         touched = self.listeners_changed + self.connections_changed + self.destroyed
         return {
-            "name": self.name, "systemd_unit": self.unit, "container_id": self.container_id,
-            "pids": list(self.pids), "listeners_changed": self.listeners_changed,
-            "connections_changed": self.connections_changed, "sockets_destroyed": self.destroyed,
+            "name": self.name,
+            "systemd_unit": self.unit,
+            "container_id": self.container_id,
+            "pids": list(self.pids),
+            "listeners_changed": self.listeners_changed,
+            "connections_changed": self.connections_changed,
+            "sockets_destroyed": self.destroyed,
             "sockets_skipped": self.skipped,
             "lasts": LASTS if touched else None,
             "persistent_fix": remediation_hint(self.comm, self.exe, self.first_pid, self.root),
@@ -261,8 +289,15 @@ class ServiceNote:
 class Remediation:
     """One run of tcp.keepalive.sockets."""
 
-    def __init__(self, options: LiveOptions, check_mode: bool, writer: SockOptWriter,
-                 destroy: Any = None, self_unsafe: bool = False, root: str = "/") -> None:
+    def __init__(
+        self,
+        options: LiveOptions,
+        check_mode: bool,
+        writer: SockOptWriter,
+        destroy: Any = None,
+        self_unsafe: bool = False,
+        root: str = "/",
+    ) -> None:
         self.options = options
         self.root = root
         self.check_mode = check_mode
@@ -274,8 +309,15 @@ class Remediation:
         self.destroyed: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
         self.skip_reasons: dict[str, int] = {}
-        self.counts = {"sockets_changed": 0, "listeners_changed": 0, "connections_changed": 0,
-                       "sockets_unchanged": 0, "sockets_skipped": 0, "sockets_destroyed": 0, "errors": 0}
+        self.counts = {
+            "sockets_changed": 0,
+            "listeners_changed": 0,
+            "connections_changed": 0,
+            "sockets_unchanged": 0,
+            "sockets_skipped": 0,
+            "sockets_destroyed": 0,
+            "errors": 0,
+        }
         self.services: dict[str, ServiceNote] = {}
         self.diff_before: list[str] = []
         self.diff_after: list[str] = []
@@ -293,8 +335,15 @@ class Remediation:
         name = owner.service or "(no owner visible)"
         note = self.services.get(name)
         if note is None:
-            note = ServiceNote(name=name, unit=owner.unit, container_id=owner.container_id, comm=owner.comm,
-                               exe=owner.exe, first_pid=owner.pid, root=self.root)
+            note = ServiceNote(
+                name=name,
+                unit=owner.unit,
+                container_id=owner.container_id,
+                comm=owner.comm,
+                exe=owner.exe,
+                first_pid=owner.pid,
+                root=self.root,
+            )
             self.services[name] = note
         if owner.pid is not None and owner.pid not in note.pids and len(note.pids) < 10:
             note.pids.append(owner.pid)
@@ -322,7 +371,7 @@ class Remediation:
         self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + 1
         if note is not None:
             note.skipped += 1
-        if self._room(self.skipped):   # entries are built only when listed: 100,000 sockets stay cheap
+        if self._room(self.skipped):  # entries are built only when listed: 100,000 sockets stay cheap
             self.skipped.append(dict(self.describe(target), reason=reason))
 
     def safety_reason(self, target: Target) -> str | None:
@@ -338,9 +387,14 @@ class Remediation:
 
     def is_ghost(self, target: Target, before: SockOpts | None) -> bool:
         sock = target.sock
-        return (self.options.destroy_ghosts and sock.state in CONNECTED and before is not None
-                and not before.keepalive and sock.last_data_recv is not None
-                and sock.last_data_recv // 1000 >= self.options.idle_threshold)
+        return (
+            self.options.destroy_ghosts
+            and sock.state in CONNECTED
+            and before is not None
+            and not before.keepalive
+            and sock.last_data_recv is not None
+            and sock.last_data_recv // 1000 >= self.options.idle_threshold
+        )
 
     def handle(self, target: Target) -> None:
         note = self.note(target.owner)
@@ -358,16 +412,24 @@ class Remediation:
                 self.destroy_one(target, note, before)
                 return
         only_missing = self.options.only_missing
-        result = self.writer.apply(pid, fd, target.sock.inode, self.options.setting, self.check_mode,
-                                   decide=(lambda opts: SKIP_ALREADY if opts.keepalive else None)
-                                   if only_missing else None)
+        result = self.writer.apply(
+            pid,
+            fd,
+            target.sock.inode,
+            self.options.setting,
+            self.check_mode,
+            decide=(lambda opts: SKIP_ALREADY if opts.keepalive else None) if only_missing else None,
+        )
         if result.reason:
             self.skip(target, result.reason, note)
             return
         wanted = self._room(self.changed) or len(self.diff_before) < DIFF_MAX_SOCKETS
         listed = bool(result.error) or (result.changed and wanted)
-        entry = dict(self.describe(target), before=options_dict(result.before),
-                     after=options_dict(result.after)) if listed else {}
+        entry = (
+            dict(self.describe(target), before=options_dict(result.before), after=options_dict(result.after))
+            if listed
+            else {}
+        )
         if result.error:
             self.counts["errors"] += 1
             self._keep(self.errors, dict(entry, error=result.error))
@@ -389,21 +451,23 @@ class Remediation:
             self.diff_more += 1
 
     def destroy_one(self, target: Target, note: ServiceNote, before: SockOpts) -> None:
-        entry = dict(self.describe(target), before=options_dict(before), destroyed=not self.check_mode,
-                     error=None)
+        entry = dict(
+            self.describe(target), before=options_dict(before), destroyed=not self.check_mode, error=None
+        )
         if not self.check_mode:
             try:
                 code = self.destroy(target)
             except (_sockdiag.SockDiagError, OSError) as exc:
                 code, entry["error"] = -1, f"SOCK_DESTROY failed: {exc}"
-            if code == errno.ENOENT:   # closed by its owner or peer between the dump and now
+            if code == errno.ENOENT:  # closed by its owner or peer between the dump and now
                 self.skip(target, SKIP_GONE_BEFORE_DESTROY, note)
                 return
             if code:
                 entry["destroyed"] = False
                 if code > 0:
                     entry["error"] = f"SOCK_DESTROY failed: {os.strerror(code)}" + (
-                        " (kernel without CONFIG_INET_DIAG_DESTROY)" if code == errno.EOPNOTSUPP else "")
+                        " (kernel without CONFIG_INET_DIAG_DESTROY)" if code == errno.EOPNOTSUPP else ""
+                    )
                 self.counts["errors"] += 1
                 self._keep(self.errors, entry)
                 return
@@ -428,16 +492,23 @@ class Remediation:
             tail = f"... and {self.diff_more} more socket(s) (see sockets_changed, sockets_destroyed)"
             before.append(tail)
             after.append(tail)
-        return {"before": "\n".join(before) + ("\n" if before else ""),
-                "after": "\n".join(after) + ("\n" if after else ""),
-                "before_header": "live socket options", "after_header": "live socket options"}
+        return {
+            "before": "\n".join(before) + ("\n" if before else ""),
+            "after": "\n".join(after) + ("\n" if after else ""),
+            "before_header": "live socket options",
+            "after_header": "live socket options",
+        }
 
     def result(self, selected: int) -> dict[str, Any]:
         counts = dict(self.counts)
         touched = counts["sockets_changed"] + counts["sockets_destroyed"]
-        services = sorted((note.as_dict() for note in self.services.values()),
-                          key=lambda item: (-(item["listeners_changed"] + item["connections_changed"]
-                                              + item["sockets_destroyed"]), item["name"]))
+        services = sorted(
+            (note.as_dict() for note in self.services.values()),
+            key=lambda item: (
+                -(item["listeners_changed"] + item["connections_changed"] + item["sockets_destroyed"]),
+                item["name"],
+            ),
+        )
         return dict(
             counts,
             changed=touched > 0,
@@ -468,19 +539,28 @@ def remediate(options: LiveOptions, check_mode: bool, root: str = "/") -> dict[s
         picker = Picker(options, root)
         targets = list(picker.run(contexts))
         if len(targets) > options.max_sockets:
-            raise TooManySockets(f"the selection holds {len(targets)} sockets, more than max_sockets "
-                                 f"({options.max_sockets}); nothing was changed. Narrow ports, services or "
-                                 "pids, or raise max_sockets")
+            raise TooManySockets(
+                f"the selection holds {len(targets)} sockets, more than max_sockets "
+                f"({options.max_sockets}); nothing was changed. Narrow ports, services or "
+                "pids, or raise max_sockets"
+            )
         with contextlib.ExitStack() as stack:
             writer = stack.enter_context(SockOptWriter())
-            run = Remediation(options, check_mode, writer,
-                              self_unsafe=net_cls_unsafe(read_cgroup(os.getpid(), root)), root=root)
+            run = Remediation(
+                options,
+                check_mode,
+                writer,
+                self_unsafe=net_cls_unsafe(read_cgroup(os.getpid(), root)),
+                root=root,
+            )
             for target in targets:
                 run.handle(target)
         result = run.result(len(targets))
         result["method"] = ",".join(sorted(picker.methods)) or None
-        result["namespaces"] = [{"inode": context.inode, "current": context.current, "error": context.error,
-                                 "gone": context.gone} for context in contexts]
+        result["namespaces"] = [
+            {"inode": context.inode, "current": context.current, "error": context.error, "gone": context.gone}
+            for context in contexts
+        ]
         result["unsupported"] = writer.disabled_reason
         return result
     finally:

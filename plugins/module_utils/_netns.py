@@ -70,8 +70,8 @@ class Namespace:
 
     inode: int
     current: bool = False
-    names: list[str] = field(default_factory=list)    # `ip netns` names (bind mounts under /run/netns)
-    mounts: list[str] = field(default_factory=list)   # every nsfs bind mount of it (absolute paths)
+    names: list[str] = field(default_factory=list)  # `ip netns` names (bind mounts under /run/netns)
+    mounts: list[str] = field(default_factory=list)  # every nsfs bind mount of it (absolute paths)
     processes: list[ProcessInfo] = field(default_factory=list)
 
     def entry_paths(self, root: str = "/") -> list[str]:
@@ -94,7 +94,7 @@ class Namespace:
 class NamespaceScan:
     namespaces: list[Namespace]
     current_inode: int | None
-    hidden_processes: int = 0   # processes whose ns link we may not read (no ptrace rights)
+    hidden_processes: int = 0  # processes whose ns link we may not read (no ptrace rights)
 
     def by_inode(self, inode: int) -> Namespace | None:
         for namespace in self.namespaces:
@@ -110,7 +110,7 @@ class NamespaceRead:
     values: Values
     error: str | None = None
     path: str | None = None
-    errno: int | None = None   # errno behind `error` when there is one (ENOENT: the process left)
+    errno: int | None = None  # errno behind `error` when there is one (ENOENT: the process left)
 
     def as_dict(self) -> dict[str, Any]:
         return {"values": dict(self.values), "error": self.error, "path": self.path}
@@ -168,9 +168,9 @@ def parse_stat(text: str) -> tuple[str | None, int | None]:
     start, end = text.find("("), text.rfind(")")
     if start < 0 or end < start:
         return None, None
-    rest = text[end + 1:].split()
+    rest = text[end + 1 :].split()
     ppid = int(rest[1]) if len(rest) > 1 and rest[1].isdigit() else None
-    return text[start + 1:end], ppid
+    return text[start + 1 : end], ppid
 
 
 def _process_info(pid: int, root: str) -> ProcessInfo | None:
@@ -256,16 +256,19 @@ def _describe_os_error(exc: OSError, path: str, step: str) -> str:
     return f"{step} {path}: {exc.strerror or exc} ({name})"
 
 
-def _child_result(path: str, expected_inode: int | None, force_ctypes: bool,
-                  reader: Reader) -> dict[str, Any]:
+def _child_result(
+    path: str, expected_inode: int | None, force_ctypes: bool, reader: Reader
+) -> dict[str, Any]:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         return {"error": _describe_os_error(exc, path, "cannot open"), "errno": exc.errno}
     inode = os.fstat(fd).st_ino
     if expected_inode is not None and inode != expected_inode:
-        return {"error": f"{path} is now namespace {inode}, not {expected_inode} (process replaced)",
-                "errno": errno.ESRCH}
+        return {
+            "error": f"{path} is now namespace {inode}, not {expected_inode} (process replaced)",
+            "errno": errno.ESRCH,
+        }
     try:
         setns(fd, CLONE_NEWNET, force_ctypes)
     except OSError as exc:
@@ -277,8 +280,9 @@ def _child_result(path: str, expected_inode: int | None, force_ctypes: bool,
     return {"values": {key: values.get(key) for key in KEYS}, "inode": inode}
 
 
-def _run_child(write_fd: int, path: str, expected_inode: int | None, force_ctypes: bool,
-               reader: Reader) -> None:
+def _run_child(
+    write_fd: int, path: str, expected_inode: int | None, force_ctypes: bool, reader: Reader
+) -> None:
     """Body of the forked child: never returns, never runs the parent's cleanup."""
     status = 0
     try:
@@ -313,8 +317,13 @@ def _collect(read_fd: int, timeout: float) -> tuple[bytes, bool]:
         chunks.append(chunk)
 
 
-def read_namespace_values(path: str, expected_inode: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-                          force_ctypes: bool = False, reader: Reader | None = None) -> NamespaceRead:
+def read_namespace_values(
+    path: str,
+    expected_inode: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    force_ctypes: bool = False,
+    reader: Reader | None = None,
+) -> NamespaceRead:
     """Read time/intvl/probes inside the namespace behind `path` (/proc/<pid>/ns/net, /run/netns/<name>).
 
     Forks; the child enters the namespace and reads there, so the caller's namespace never changes.
@@ -324,8 +333,9 @@ def read_namespace_values(path: str, expected_inode: int | None = None, timeout:
     try:
         read_fd, write_fd = os.pipe()
     except OSError as exc:
-        return NamespaceRead(values=empty, error=_describe_os_error(exc, path, "cannot create pipe for"),
-                             path=path)
+        return NamespaceRead(
+            values=empty, error=_describe_os_error(exc, path, "cannot create pipe for"), path=path
+        )
     try:
         pid = os.fork()
     except OSError as exc:
@@ -359,8 +369,11 @@ def _parse_child_answer(data: bytes, status: int, path: str) -> NamespaceRead:
     try:
         answer = json.loads(data.decode("utf-8"))
     except ValueError:
-        return NamespaceRead(values=empty, path=path,
-                             error=f"reader for {path} exited (wait status {status}) without an answer")
+        return NamespaceRead(
+            values=empty,
+            path=path,
+            error=f"reader for {path} exited (wait status {status}) without an answer",
+        )
     if answer.get("error"):
         return NamespaceRead(values=empty, error=answer["error"], path=path, errno=answer.get("errno"))
     values = answer.get("values") or {}
@@ -370,20 +383,28 @@ def _parse_child_answer(data: bytes, status: int, path: str) -> NamespaceRead:
 _GONE = (errno.ENOENT, errno.ESRCH)
 
 
-def read_namespace(namespace: Namespace, root: str = "/", timeout: float = DEFAULT_TIMEOUT,
-                   force_ctypes: bool = False, reader: Reader | None = None) -> NamespaceRead:
+def read_namespace(
+    namespace: Namespace,
+    root: str = "/",
+    timeout: float = DEFAULT_TIMEOUT,
+    force_ctypes: bool = False,
+    reader: Reader | None = None,
+) -> NamespaceRead:
     """Read one listed namespace, trying its bind mounts and then its processes until one works.
 
     A process that exited (ENOENT/ESRCH) makes us try the next one; any other error stops the attempts.
     """
     paths = namespace.entry_paths(root)
     if not paths:
-        return NamespaceRead(values={key: None for key in KEYS},
-                             error=f"no process or bind mount left to enter namespace {namespace.inode}")
+        return NamespaceRead(
+            values={key: None for key in KEYS},
+            error=f"no process or bind mount left to enter namespace {namespace.inode}",
+        )
     result = NamespaceRead(values={key: None for key in KEYS})
     for path in paths:
-        result = read_namespace_values(path, expected_inode=namespace.inode, timeout=timeout,
-                                       force_ctypes=force_ctypes, reader=reader)
+        result = read_namespace_values(
+            path, expected_inode=namespace.inode, timeout=timeout, force_ctypes=force_ctypes, reader=reader
+        )
         if result.error is None or result.errno not in _GONE:
             return result
     return result
@@ -395,11 +416,12 @@ def read_namespace(namespace: Namespace, root: str = "/", timeout: float = DEFAU
 # socketpair with SCM_RIGHTS; the caller never changes namespace. The same child reads the namespace's
 # keepalive sysctls, so one fork per namespace does both.
 
+
 @dataclass
 class Entered:
     """What a child brought back from inside a namespace."""
 
-    sock: Any = None                 # socket.socket created inside, or None
+    sock: Any = None  # socket.socket created inside, or None
     values: Values = field(default_factory=dict)
     error: str | None = None
     errno: int | None = None
@@ -410,11 +432,12 @@ class Entered:
         return self.errno in _GONE
 
 
-Opener = Callable[[], Any]   # runs in the child, inside the namespace; returns a socket.socket
+Opener = Callable[[], Any]  # runs in the child, inside the namespace; returns a socket.socket
 
 
-def _entered_child(channel: Any, path: str, expected_inode: int | None, opener: Opener,
-                   reader: Reader | None) -> None:  # pragma: no cover - runs in the child
+def _entered_child(
+    channel: Any, path: str, expected_inode: int | None, opener: Opener, reader: Reader | None
+) -> None:  # pragma: no cover - runs in the child
     import array
     import socket
 
@@ -426,18 +449,22 @@ def _entered_child(channel: Any, path: str, expected_inode: int | None, opener: 
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             if expected_inode is not None and os.fstat(fd).st_ino != expected_inode:
-                answer = {"error": f"{path} is now another namespace (process replaced)",
-                          "errno": errno.ESRCH}
+                answer = {
+                    "error": f"{path} is now another namespace (process replaced)",
+                    "errno": errno.ESRCH,
+                }
             else:
                 setns(fd, CLONE_NEWNET)
                 if reader is not None:
                     values = reader()
                     answer["values"] = {key: values.get(key) for key in KEYS}
-                made = opener()   # kept referenced until sent: a collected socket closes its fd
+                made = opener()  # kept referenced until sent: a collected socket closes its fd
                 fds.append(made.fileno())
         except OSError as exc:
-            answer = {"error": _describe_os_error(exc, path, "cannot enter or open a socket in"),
-                      "errno": exc.errno}
+            answer = {
+                "error": _describe_os_error(exc, path, "cannot enter or open a socket in"),
+                "errno": exc.errno,
+            }
         except Exception as exc:  # noqa: BLE001 - anything in the child comes back as data
             answer = {"error": f"inside {path}: {exc}", "errno": None}
         payload = json.dumps(answer).encode("utf-8")
@@ -449,8 +476,13 @@ def _entered_child(channel: Any, path: str, expected_inode: int | None, opener: 
         os._exit(status)
 
 
-def open_in_namespace(path: str, opener: Opener, expected_inode: int | None = None,
-                      reader: Reader | None = None, timeout: float = DEFAULT_TIMEOUT) -> Entered:
+def open_in_namespace(
+    path: str,
+    opener: Opener,
+    expected_inode: int | None = None,
+    reader: Reader | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Entered:
     """Run `opener` inside the namespace behind `path` in a forked child and return the socket it made (and
     the namespace's sysctls when `reader` is given). Errors come back in the result, never raised."""
     import array
@@ -477,7 +509,7 @@ def open_in_namespace(path: str, opener: Opener, expected_inode: int | None = No
         for level, kind, data in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
-    except OSError as exc:   # socket.timeout is an OSError
+    except OSError as exc:  # socket.timeout is an OSError
         _kill_quietly(pid)
         message = json.dumps({"error": f"no answer from inside {path}: {exc}"}).encode()
     finally:
@@ -488,8 +520,11 @@ def open_in_namespace(path: str, opener: Opener, expected_inode: int | None = No
     except ValueError:
         answer = {"error": f"unreadable answer from inside {path}"}
     if not fds:
-        return Entered(values=answer.get("values") or {}, errno=answer.get("errno"),
-                       error=answer.get("error") or f"no socket came back from inside {path}")
+        return Entered(
+            values=answer.get("values") or {},
+            errno=answer.get("errno"),
+            error=answer.get("error") or f"no socket came back from inside {path}",
+        )
     for extra in fds[1:]:
         os.close(extra)
     return Entered(sock=socket.socket(fileno=fds[0]), values=answer.get("values") or {})
@@ -514,17 +549,18 @@ class NamespaceContext:
             self.netlink = None
 
 
-MAX_ENTRY_ATTEMPTS = 3   # ways tried to enter one namespace (bind mounts, then its processes)
+MAX_ENTRY_ATTEMPTS = 3  # ways tried to enter one namespace (bind mounts, then its processes)
 
 
 def _sock_diag_opener() -> Any:
     import socket
 
-    return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 4)   # NETLINK_SOCK_DIAG
+    return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 4)  # NETLINK_SOCK_DIAG
 
 
-def enter_for_scan(namespace: Namespace, root: str = "/", timeout: float = DEFAULT_TIMEOUT
-                   ) -> NamespaceContext:
+def enter_for_scan(
+    namespace: Namespace, root: str = "/", timeout: float = DEFAULT_TIMEOUT
+) -> NamespaceContext:
     """A context for one listed namespace other than ours. A namespace whose processes and mounts all
     vanished before we got in is `gone` (short-lived containers), not an error."""
     context = NamespaceContext(inode=namespace.inode, sysctls={key: None for key in KEYS}, current=False)
@@ -532,8 +568,9 @@ def enter_for_scan(namespace: Namespace, root: str = "/", timeout: float = DEFAU
     errors = []
     all_gone = True
     for path in paths:
-        entered = open_in_namespace(path, _sock_diag_opener, expected_inode=namespace.inode,
-                                    reader=_default_reader, timeout=timeout)
+        entered = open_in_namespace(
+            path, _sock_diag_opener, expected_inode=namespace.inode, reader=_default_reader, timeout=timeout
+        )
         if entered.sock is not None:
             context.netlink, context.entry_path = entered.sock, path
             context.sysctls = {key: entered.values.get(key) for key in KEYS}
@@ -551,8 +588,9 @@ def scan_contexts(mode: str, root: str = "/", sysctls: Reader | None = None) -> 
     """The current namespace, or (mode "all") every namespace on the host, current first."""
     from ansible_collections.tcp.keepalive.plugins.module_utils._procsys import read_values
 
-    current = NamespaceContext(inode=current_namespace_inode(root),
-                               sysctls=sysctls() if sysctls else read_values(root))
+    current = NamespaceContext(
+        inode=current_namespace_inode(root), sysctls=sysctls() if sysctls else read_values(root)
+    )
     contexts = [current]
     if mode != "all":
         return contexts

@@ -41,8 +41,12 @@ class Process:
         return self.cgroup.container_id if self.cgroup else None
 
     def as_dict(self, fd: int | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = {"pid": self.pid, "comm": self.comm, "exe": self.exe,
-                                  "cmdline": self.cmdline}
+        result: dict[str, Any] = {
+            "pid": self.pid,
+            "comm": self.comm,
+            "exe": self.exe,
+            "cmdline": self.cmdline,
+        }
         if fd is not None:
             result["fd"] = fd
         return result
@@ -56,8 +60,9 @@ def _pids(root: str) -> list[int]:
     return [int(name) for name in names if name.isdigit()]
 
 
-def scan_socket_fds(root: str = "/", wanted: set[int] | None = None,
-                    pids: frozenset[int] | None = None) -> dict[int, list[tuple[int, int]]]:
+def scan_socket_fds(
+    root: str = "/", wanted: set[int] | None = None, pids: frozenset[int] | None = None
+) -> dict[int, list[tuple[int, int]]]:
     """Map socket inode -> [(pid, fd), ...] for every process whose fd directory is readable.
 
     `wanted` limits the map to these inodes (memory stays proportional to what the caller reports);
@@ -67,7 +72,7 @@ def scan_socket_fds(root: str = "/", wanted: set[int] | None = None,
     owners: dict[int, list[tuple[int, int]]] = {}
     proc = os.path.join(root, "proc")
     readlink = os.readlink
-    for pid in (sorted(pids) if pids is not None else _pids(root)):
+    for pid in sorted(pids) if pids is not None else _pids(root):
         try:
             dir_fd = os.open(f"{proc}/{pid}/fd", _OPEN_DIR)
         except OSError:

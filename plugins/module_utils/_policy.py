@@ -223,8 +223,11 @@ def _missing_key(
         why = (errors or {}).get(key) or "kernel without it, or IPv4 disabled"
         message = f"{SYSCTL_NAMES[key]} cannot be read{where} ({why}): its value is unknown"
         inode = namespace.inode if namespace else None
-        found.append(Finding(id="missing_key", key=key, file="/" + PROC_SYS_RELPATH[key], namespace=inode,
-                             message=message))
+        found.append(
+            Finding(
+                id="missing_key", key=key, file="/" + PROC_SYS_RELPATH[key], namespace=inode, message=message
+            )
+        )
     return found
 
 
@@ -237,8 +240,10 @@ def _drift(runtime: Values, model: BootModel) -> list[Finding]:
         source = model.boot_source.get(key)
         name = SYSCTL_NAMES[key]
         if source is None:
-            message = (f"{name} is {now} at runtime but no file persists it: after a reboot it is back to "
-                       f"the kernel default {boot}")
+            message = (
+                f"{name} is {now} at runtime but no file persists it: after a reboot it is back to "
+                f"the kernel default {boot}"
+            )
             found.append(Finding(id="not_persisted", key=key, message=message))
         else:
             message = f"{name} is {now} at runtime but boot sets {boot} at {_where(source)}"
@@ -274,8 +279,10 @@ def _mask_text(model: BootModel, mask: str | None) -> str:
 
 def _masked_message(model: BootModel, key: str, definition: Definition, text: str) -> str:
     mask = _masked(definition)
-    return (f"{text} is never applied at boot: the file is masked by {_mask_text(model, mask)}, so "
-            f"{model.loader} never reads it; boot uses {boot_value(model, key)} ({_source_text(model, key)})")
+    return (
+        f"{text} is never applied at boot: the file is masked by {_mask_text(model, mask)}, so "
+        f"{model.loader} never reads it; boot uses {boot_value(model, key)} ({_source_text(model, key)})"
+    )
 
 
 def _lost_reason(model: BootModel, key: str, definition: Definition) -> str:
@@ -287,8 +294,10 @@ def _lost_reason(model: BootModel, key: str, definition: Definition) -> str:
     index = later.index(definition) if definition in later else -1
     if 0 <= index < len(later) - 1:
         last = later[-1]
-        return (f"is not applied at boot: {model.loader} uses the later {last.value!r} at {_where(last)}, "
-                "which the kernel rejects, so the key stays at the kernel default")
+        return (
+            f"is not applied at boot: {model.loader} uses the later {last.value!r} at {_where(last)}, "
+            "which the kernel rejects, so the key stays at the kernel default"
+        )
     return f"is not applied at boot by loader {model.loader}"
 
 
@@ -308,8 +317,10 @@ def _overridden(model: BootModel) -> list[Finding]:
                 if tuple(definition.overridden_by) == (definition.file, definition.line):
                     continue  # the same line read twice (procps: 99-sysctl.conf symlink, then sysctl.conf)
                 winner = _find_definition(model, key, definition.overridden_by)
-                if winner is not None and definition.int_value is not None and (
-                    definition.int_value == winner.int_value
+                if (
+                    winner is not None
+                    and definition.int_value is not None
+                    and (definition.int_value == winner.int_value)
                 ):
                     continue  # overridden by the same value: nothing changes at boot (issue 11 item 7)
                 by = "{}:{}".format(*definition.overridden_by)
@@ -319,8 +330,15 @@ def _overridden(model: BootModel) -> list[Finding]:
                 continue  # an invalid value: reported as unparsable_line
             else:
                 message = f"{text} {_lost_reason(model, key, definition)}"
-            found.append(Finding(id="overridden_at_boot", key=key, file=definition.file, line=definition.line,
-                                 message=message))
+            found.append(
+                Finding(
+                    id="overridden_at_boot",
+                    key=key,
+                    file=definition.file,
+                    line=definition.line,
+                    message=message,
+                )
+            )
     return found
 
 
@@ -370,11 +388,20 @@ def _unparsable(model: BootModel) -> list[Finding]:
     for key in KEYS:
         for definition in _live(model, key):  # the loader never writes what a masked file holds
             if definition.int_value is None and (definition.file, definition.line) not in seen:
-                message = (f"{SYSCTL_NAMES[key]} = {definition.value!r} at {_where(definition)} is a value "
-                           "the kernel rejects (not an integer, or out of the key's range): the loader fails "
-                           "to write it and the earlier value stays")
-                found.append(Finding(id="unparsable_line", key=key, file=definition.file,
-                                     line=definition.line, message=message))
+                message = (
+                    f"{SYSCTL_NAMES[key]} = {definition.value!r} at {_where(definition)} is a value "
+                    "the kernel rejects (not an integer, or out of the key's range): the loader fails "
+                    "to write it and the earlier value stays"
+                )
+                found.append(
+                    Finding(
+                        id="unparsable_line",
+                        key=key,
+                        file=definition.file,
+                        line=definition.line,
+                        message=message,
+                    )
+                )
     return found
 
 
@@ -557,8 +584,9 @@ def read_runtime(root: str = "/") -> tuple[Values, dict[str, str]]:
     return values, errors
 
 
-def gather_namespaces(runtime: Values, mode: str, root: str = "/",
-                      timeout: float = _netns.DEFAULT_TIMEOUT) -> tuple[list[NamespaceReport], int]:
+def gather_namespaces(
+    runtime: Values, mode: str, root: str = "/", timeout: float = _netns.DEFAULT_TIMEOUT
+) -> tuple[list[NamespaceReport], int]:
     """The current namespace only, or every namespace on the host (each other one read in a forked child)."""
     if mode == "current":
         inode = _netns.current_namespace_inode(root)
@@ -566,8 +594,13 @@ def gather_namespaces(runtime: Values, mode: str, root: str = "/",
     scan = _netns.list_namespaces(root)
     reports = []
     for namespace in scan.namespaces:
-        report = NamespaceReport(inode=namespace.inode, current=namespace.current, values=dict(runtime),
-                                 names=list(namespace.names), processes=list(namespace.processes))
+        report = NamespaceReport(
+            inode=namespace.inode,
+            current=namespace.current,
+            values=dict(runtime),
+            names=list(namespace.names),
+            processes=list(namespace.processes),
+        )
         if not namespace.current:
             read = _netns.read_namespace(namespace, root=root, timeout=timeout)
             report.values, report.error = dict(read.values), read.error
@@ -580,12 +613,24 @@ def gather_facts(root: str = "/", loader: str = "auto", namespaces: str = "curre
     loader_name, reason = _sysctl_conf.detect_loader(root, loader)
     model = _sysctl_conf.boot_model(root, loader_name)
     reports, hidden = gather_namespaces(runtime, namespaces, root)
-    return AuditFacts(runtime=runtime, loader=loader_name, loader_reason=reason, model=model,
-                      namespaces=reports, hidden_processes=hidden, runtime_errors=errors)
+    return AuditFacts(
+        runtime=runtime,
+        loader=loader_name,
+        loader_reason=reason,
+        model=model,
+        namespaces=reports,
+        hidden_processes=hidden,
+        runtime_errors=errors,
+    )
 
 
-def audit(root: str = "/", expected: Any = None, max_detection_time: Any = None, loader: str = "auto",
-          namespaces: str = "current") -> dict[str, Any]:
+def audit(
+    root: str = "/",
+    expected: Any = None,
+    max_detection_time: Any = None,
+    loader: str = "auto",
+    namespaces: str = "current",
+) -> dict[str, Any]:
     """Everything tcp.keepalive.settings_info returns. Raises PolicyError for bad input only."""
     policy = parse_policy(expected, max_detection_time)
     if loader not in LOADERS:

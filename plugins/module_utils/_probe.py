@@ -25,19 +25,19 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._netns import Namesp
 from ansible_collections.tcp.keepalive.plugins.module_utils._owners import scan_socket_fds
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TcpSocket
 
-ACCEPT_WAIT = 2.0        # seconds the application gets to accept() the probe connection
-SETTLE_WAIT = 0.5        # and then to set SO_KEEPALIVE on it (Node sets it in its 'connection' handler)
+ACCEPT_WAIT = 2.0  # seconds the application gets to accept() the probe connection
+SETTLE_WAIT = 0.5  # and then to set SO_KEEPALIVE on it (Node sets it in its 'connection' handler)
 CONNECT_TIMEOUT = 2.0
-_RESET_ON_CLOSE = b"\x01\x00\x00\x00\x00\x00\x00\x00"   # struct linger {1, 0}
+_RESET_ON_CLOSE = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {1, 0}
 
 
 @dataclass
 class ProbeResult:
-    keepalive: bool | str           # True, False or "unknown"
-    source: str | None = None          # "sockopt" or "timer" (of the accepted socket)
+    keepalive: bool | str  # True, False or "unknown"
+    source: str | None = None  # "sockopt" or "timer" (of the accepted socket)
     error: str | None = None
     keepidle: int | None = None
-    accepted_by: int | None = None     # pid holding the accepted socket
+    accepted_by: int | None = None  # pid holding the accepted socket
 
 
 def _target(listener: TcpSocket) -> tuple[int, str]:
@@ -72,7 +72,7 @@ def _server_side(context: NamespaceContext, client: socket.socket) -> TcpSocket 
 
 
 def _holder(inode: int, pids: Sequence[int], root: str) -> tuple[int, int] | None:
-    for pid in pids:   # the service's own processes first; a worker it forked is found by the full walk
+    for pid in pids:  # the service's own processes first; a worker it forked is found by the full walk
         found = _fds_of(pid, inode, root)
         if found is not None:
             return found
@@ -98,8 +98,9 @@ def _fds_of(pid: int, inode: int, root: str) -> tuple[int, int] | None:
     return None
 
 
-def probe_listener(context: NamespaceContext, listener: TcpSocket, pids: Sequence[int], reader: Any,
-                   root: str = "/") -> ProbeResult:
+def probe_listener(
+    context: NamespaceContext, listener: TcpSocket, pids: Sequence[int], reader: Any, root: str = "/"
+) -> ProbeResult:
     """Connect to the listener from inside its namespace and read the accepted socket's keepalive."""
     family, address = _target(listener)
     connect = _connector(family, address, listener.sport)
@@ -121,8 +122,9 @@ def probe_listener(context: NamespaceContext, listener: TcpSocket, pids: Sequenc
         client.close()
 
 
-def _observe(context: NamespaceContext, client: socket.socket, pids: Sequence[int], reader: Any,
-             root: str) -> ProbeResult:
+def _observe(
+    context: NamespaceContext, client: socket.socket, pids: Sequence[int], reader: Any, root: str
+) -> ProbeResult:
     deadline = time.monotonic() + ACCEPT_WAIT
     server = _server_side(context, client)
     while server is not None and server.inode == 0 and time.monotonic() < deadline:
@@ -142,8 +144,13 @@ def _observe(context: NamespaceContext, client: socket.socket, pids: Sequence[in
         server = _server_side(context, client) or server
 
 
-def _read(context: NamespaceContext, client: socket.socket, server: TcpSocket,
-          holder: tuple[int, int] | None, reader: Any) -> ProbeResult:
+def _read(
+    context: NamespaceContext,
+    client: socket.socket,
+    server: TcpSocket,
+    holder: tuple[int, int] | None,
+    reader: Any,
+) -> ProbeResult:
     if holder is not None:
         opts, _reason = reader.read(holder[0], holder[1], server.inode, params_if_off=False)
         if opts is not None:

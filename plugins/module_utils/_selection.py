@@ -29,8 +29,17 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TCP
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import net_cls_unsafe
 
 STATE_NAMES = tuple(name for number, name in sorted(TCP_STATES.items()) if name != "NEW_SYN_RECV")
-DEFAULT_STATES = ("ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "CLOSE_WAIT", "LAST_ACK",
-                  "LISTEN", "CLOSING")
+DEFAULT_STATES = (
+    "ESTABLISHED",
+    "SYN_SENT",
+    "SYN_RECV",
+    "FIN_WAIT1",
+    "FIN_WAIT2",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "LISTEN",
+    "CLOSING",
+)
 READ_MODES = ("auto", "always", "never")
 NAMESPACE_MODES = ("current", "all")
 DETAIL_MODES = ("full", "summary")
@@ -88,13 +97,14 @@ class ScanOptions(Selection):
 
     idle_threshold: int = DEFAULT_IDLE_THRESHOLD
     max_detection_time: int | None = None
-    detail: Any = DEFAULT_DETAIL          # "full", "summary" or a number of sockets
+    detail: Any = DEFAULT_DETAIL  # "full", "summary" or a number of sockets
     read_socket_options: str = "auto"
     probe_listeners: bool = False
-    resample_delay: float = 0.2           # seconds: long enough for a retransmit / ACK on a live link
+    resample_delay: float = 0.2  # seconds: long enough for a retransmit / ACK on a live link
 
 
 # ---- option checks argument_spec cannot express ------------------------------------------------------
+
 
 def _as_list(name: str, value: Any) -> list[Any]:
     if value is None:
@@ -133,8 +143,9 @@ def _states(value: Any) -> tuple[str, ...]:
         return STATE_NAMES
     unknown = [item for item in items if item not in STATE_NAMES]
     if unknown:
-        raise OptionError(f"states: unknown TCP state(s) {', '.join(unknown)}; "
-                          f"use any of {', '.join(STATE_NAMES)} or 'all'")
+        raise OptionError(
+            f"states: unknown TCP state(s) {', '.join(unknown)}; use any of {', '.join(STATE_NAMES)} or 'all'"
+        )
     return tuple(dict.fromkeys(items))
 
 
@@ -182,8 +193,10 @@ def _detail(value: Any) -> Any:
     except ValueError:
         raise OptionError(f"detail must be 'full', 'summary' or a number of sockets, got {value!r}") from None
     if not 0 <= cap <= MAX_DETAIL:
-        raise OptionError(f"detail: a socket cap must be between 0 and {MAX_DETAIL}, got {cap}; use "
-                          "'summary' for counts only")
+        raise OptionError(
+            f"detail: a socket cap must be between 0 and {MAX_DETAIL}, got {cap}; use "
+            "'summary' for counts only"
+        )
     return cap
 
 
@@ -224,19 +237,27 @@ def parse_options(raw: dict[str, Any]) -> ScanOptions:
     idle = raw.get("idle_threshold")
     max_detection = raw.get("max_detection_time")
     return ScanOptions(
-        idle_threshold=(DEFAULT_IDLE_THRESHOLD if idle is None
-                        else _bounded_int("idle_threshold", idle, 0, MAX_IDLE_THRESHOLD)),
-        max_detection_time=(None if max_detection is None
-                            else _bounded_int("max_detection_time", max_detection, 0, MAX_DETECTION_TIME)),
+        idle_threshold=(
+            DEFAULT_IDLE_THRESHOLD
+            if idle is None
+            else _bounded_int("idle_threshold", idle, 0, MAX_IDLE_THRESHOLD)
+        ),
+        max_detection_time=(
+            None
+            if max_detection is None
+            else _bounded_int("max_detection_time", max_detection, 0, MAX_DETECTION_TIME)
+        ),
         detail=_detail(raw.get("detail")),
-        read_socket_options=_choice("read_socket_options", raw.get("read_socket_options"), READ_MODES,
-                                    "auto"),
+        read_socket_options=_choice(
+            "read_socket_options", raw.get("read_socket_options"), READ_MODES, "auto"
+        ),
         probe_listeners=_flag("probe_listeners", raw.get("probe_listeners")),
         **selection_fields(raw),
     )
 
 
 # ---- filters -------------------------------------------------------------------------------------------
+
 
 def is_loopback(address: str) -> bool:
     return address.startswith("127.") or address == "::1" or address.startswith("::ffff:127.")
@@ -253,7 +274,7 @@ def raw_is_loopback(family: int, src: bytes) -> bool:
     return src == _V6_LOOPBACK or (src[:12] == _V4_MAPPED and src[12] == 127)
 
 
-RawFilter = Callable[[int, int, int, int, bytes], bool]   # family, state, sport, dport, src (16 bytes)
+RawFilter = Callable[[int, int, int, int, bytes], bool]  # family, state, sport, dport, src (16 bytes)
 
 
 @dataclass
@@ -267,7 +288,7 @@ class Owner:
     unit: str | None = None
     container_id: str | None = None
     unsafe_net_cls: bool = False
-    stats: Any = field(default=None, repr=False, compare=False)   # the consumer's per-service aggregate
+    stats: Any = field(default=None, repr=False, compare=False)  # the consumer's per-service aggregate
 
     def names(self) -> set[str]:
         names = {name for name in (self.service, self.comm, self.unit) if name}
@@ -277,14 +298,19 @@ class Owner:
 
 
 # typing generics: evaluated at import, and managed nodes may run Python 3.8.
-Holders = Sequence[Tuple[int, int]]   # (pid, fd) of every process holding the socket
+Holders = Sequence[Tuple[int, int]]  # (pid, fd) of every process holding the socket
 
 
 class Selector:
     """The selection applied to one scan: raw prefilter, owners cached per pid, owner filter."""
 
-    def __init__(self, selection: Selection, owner_map: dict[int, list[tuple[int, int]]] | None = None,
-                 root: str = "/", processes: ProcessCache | None = None) -> None:
+    def __init__(
+        self,
+        selection: Selection,
+        owner_map: dict[int, list[tuple[int, int]]] | None = None,
+        root: str = "/",
+        processes: ProcessCache | None = None,
+    ) -> None:
         self.selection = selection
         self.owner_map = owner_map or {}
         self.processes = processes or ProcessCache(root)
@@ -328,8 +354,15 @@ class Selector:
             service = service_unit or process.comm or f"pid {pid}"
             if process.container_id and not service_unit:
                 service = f"{service}@{process.container_id[:12]}"
-            owner = Owner(service=service, pid=pid, comm=process.comm, exe=process.exe, unit=unit,
-                          container_id=process.container_id, unsafe_net_cls=net_cls_unsafe(process.cgroup))
+            owner = Owner(
+                service=service,
+                pid=pid,
+                comm=process.comm,
+                exe=process.exe,
+                unit=unit,
+                container_id=process.container_id,
+                unsafe_net_cls=net_cls_unsafe(process.cgroup),
+            )
             self.owner_cache[pid] = owner
         return owner, holders
 

@@ -77,13 +77,13 @@ ALL_STATES_MASK = sum(1 << number for number in TCP_STATES)
 
 TIMER_NAMES = {0: "off", 1: "on", 2: "keepalive", 3: "timewait", 4: "probe"}  # as `ss -o` names them
 
-_NLMSGHDR = struct.Struct("=IHHII")                 # len, type, flags, seq, pid
-_REQ_V2 = struct.Struct("=BBBBI2s2s16s16sI8s")      # inet_diag_req_v2 (ports/addresses/cookie raw)
-_MSG_HEAD = struct.Struct("!BBBBHH16s16s")          # family, state, timer, retrans, sport, dport, src, dst
-_MSG_TAIL = struct.Struct("=IIIIIIII")              # if, cookie[0], cookie[1], expires, rq, wq, uid, inode
+_NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
+_REQ_V2 = struct.Struct("=BBBBI2s2s16s16sI8s")  # inet_diag_req_v2 (ports/addresses/cookie raw)
+_MSG_HEAD = struct.Struct("!BBBBHH16s16s")  # family, state, timer, retrans, sport, dport, src, dst
+_MSG_TAIL = struct.Struct("=IIIIIIII")  # if, cookie[0], cookie[1], expires, rq, wq, uid, inode
 _RTATTR = struct.Struct("=HH")
-_TCPI_HEAD = struct.Struct("=BBBB")                 # tcpi_state, ca_state, retransmits, probes
-_TCPI_TIMES = struct.Struct("=IIII")                # last_data_sent, last_ack_sent, last_data/ack_recv
+_TCPI_HEAD = struct.Struct("=BBBB")  # tcpi_state, ca_state, retransmits, probes
+_TCPI_TIMES = struct.Struct("=IIII")  # last_data_sent, last_ack_sent, last_data/ack_recv
 _MSG_LEN = 72
 _TCPI_TIMES_OFFSET = 44
 _RECV_BUFFER = 1 << 16  # the kernel fills at most ~32 KiB per dump recv (net/netlink/af_netlink.c)
@@ -92,23 +92,23 @@ _RECV_BUFFER = 1 << 16  # the kernel fills at most ~32 KiB per dump recv (net/ne
 class TcpSocket(NamedTuple):
     """One TCP socket as the kernel reports it. Times in milliseconds; None when not reported."""
 
-    family: int             # socket.AF_INET or socket.AF_INET6
-    state: int              # TCP_STATES key
-    timer: int              # idiag_timer / tr
-    retrans: int            # idiag_retrans (retransmits, or probes out for timers 2 and 4)
+    family: int  # socket.AF_INET or socket.AF_INET6
+    state: int  # TCP_STATES key
+    timer: int  # idiag_timer / tr
+    retrans: int  # idiag_retrans (retransmits, or probes out for timers 2 and 4)
     src: str
     sport: int
     dst: str
     dport: int
-    expires: int            # ms until the pending timer fires (0 when none)
+    expires: int  # ms until the pending timer fires (0 when none)
     rqueue: int
     wqueue: int
     uid: int
-    inode: int              # 0 for sockets without a file (TIME_WAIT, orphans, request sockets)
-    cookie: int | None   # socket cookie (sock_diag only), lets a re-sample ask for this exact socket
+    inode: int  # 0 for sockets without a file (TIME_WAIT, orphans, request sockets)
+    cookie: int | None  # socket cookie (sock_diag only), lets a re-sample ask for this exact socket
     last_data_recv: int | None  # ms since data was last received (TCP_INFO), None without TCP_INFO
     last_data_sent: int | None
-    probes: int | None   # tcpi_probes: unanswered keepalive / zero-window probes
+    probes: int | None  # tcpi_probes: unanswered keepalive / zero-window probes
 
     @property
     def state_name(self) -> str:
@@ -137,8 +137,9 @@ def _address(family: int, raw: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET6, raw)
 
 
-def build_request(family: int, mask: int, seq: int = 1, dump: bool = True,
-                  sock: TcpSocket | None = None) -> bytes:
+def build_request(
+    family: int, mask: int, seq: int = 1, dump: bool = True, sock: TcpSocket | None = None
+) -> bytes:
     """A SOCK_DIAG_BY_FAMILY request: a dump of `family` sockets in the states of `mask`, or (dump=False)
     a lookup of the one socket `sock` (addresses, ports and cookie), used to re-sample its timer."""
     ext = 1 << (INET_DIAG_INFO - 1)
@@ -156,9 +157,11 @@ def build_request(family: int, mask: int, seq: int = 1, dump: bool = True,
     return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, flags, seq, 0) + body
 
 
-def parse_messages(data: bytes | bytearray | memoryview, length: int | None = None,
-                   keep: Callable[[int, int, int, int, bytes], bool] | None = None
-                   ) -> tuple[list[TcpSocket], bool]:
+def parse_messages(
+    data: bytes | bytearray | memoryview,
+    length: int | None = None,
+    keep: Callable[[int, int, int, int, bytes], bool] | None = None,
+) -> tuple[list[TcpSocket], bool]:
     """Parse the netlink messages in data[:length]: (sockets, done); done once an NLMSG_DONE was seen.
 
     `keep(family, state, sport, dport, src)` (src: the 16 raw address bytes) drops a socket before anything
@@ -209,7 +212,8 @@ def parse_messages(data: bytes | bytearray | memoryview, length: int | None = No
                 if rta_type == INET_DIAG_INFO and rta_len >= 4 + _TCPI_TIMES_OFFSET + 16:
                     probes = data[attr + 7]
                     last_sent, _last_ack_sent, last_recv, _last_ack_recv = times_unpack(
-                        data, attr + 4 + _TCPI_TIMES_OFFSET)
+                        data, attr + 4 + _TCPI_TIMES_OFFSET
+                    )
                     break
                 attr += (rta_len + 3) & ~3
             if family == af_inet:
@@ -218,8 +222,27 @@ def parse_messages(data: bytes | bytearray | memoryview, length: int | None = No
             else:
                 src_text = ntop(family, bytes(src))
                 dst_text = ntop(family, bytes(dst))
-            out.append(TcpSocket(family, state, timer, retrans, src_text, sport, dst_text, dport, expires,
-                                 rqueue, wqueue, uid, inode, cookie, last_recv, last_sent, probes))
+            out.append(
+                TcpSocket(
+                    family,
+                    state,
+                    timer,
+                    retrans,
+                    src_text,
+                    sport,
+                    dst_text,
+                    dport,
+                    expires,
+                    rqueue,
+                    wqueue,
+                    uid,
+                    inode,
+                    cookie,
+                    last_recv,
+                    last_sent,
+                    probes,
+                )
+            )
         offset += (msg_len + 3) & ~3
     return out, done
 
@@ -243,9 +266,13 @@ def _receive(sock: socket.socket, buffer: bytearray, record: list[bytes] | None)
     return size
 
 
-def dump_tcp(mask: int = ALL_STATES_MASK, families: Sequence[int] = (socket.AF_INET, socket.AF_INET6),
-             sock: socket.socket | None = None, record: list[bytes] | None = None,
-             keep: Callable[[int, int, int, int, bytes], bool] | None = None) -> Iterator[TcpSocket]:
+def dump_tcp(
+    mask: int = ALL_STATES_MASK,
+    families: Sequence[int] = (socket.AF_INET, socket.AF_INET6),
+    sock: socket.socket | None = None,
+    record: list[bytes] | None = None,
+    keep: Callable[[int, int, int, int, bytes], bool] | None = None,
+) -> Iterator[TcpSocket]:
     """Stream every TCP socket of the caller's network namespace (or of `sock`'s, a NETLINK_SOCK_DIAG
     socket opened in another namespace) whose state is in `mask`. `record` collects the raw bytes
     received, for test fixtures."""
@@ -275,8 +302,9 @@ def dump_tcp(mask: int = ALL_STATES_MASK, families: Sequence[int] = (socket.AF_I
             nl.close()
 
 
-def query_tcp(family: int, src: str, sport: int, dst: str, dport: int,
-              sock: socket.socket | None = None) -> TcpSocket | None:
+def query_tcp(
+    family: int, src: str, sport: int, dst: str, dport: int, sock: socket.socket | None = None
+) -> TcpSocket | None:
     """Ask the kernel for the one TCP socket with these addresses and ports (any cookie); None if none."""
     probe = TcpSocket(family, 0, 0, 0, src, sport, dst, dport, 0, 0, 0, 0, 0, None, None, None, None)
     own = sock is None
@@ -331,10 +359,11 @@ def lookup_tcp(sockets: Sequence[TcpSocket], sock: socket.socket | None = None) 
 
 # ---- /proc/net/tcp fallback -------------------------------------------------------------------------
 
+
 def _proc_address(text: str) -> tuple[str, int]:
     address, _sep, port = text.partition(":")
     # Each 32-bit word is printed as %08X of the value in host byte order.
-    raw = b"".join(struct.pack("=I", int(address[i:i + 8], 16)) for i in range(0, len(address), 8))
+    raw = b"".join(struct.pack("=I", int(address[i : i + 8], 16)) for i in range(0, len(address), 8))
     family = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
     return socket.inet_ntop(family, raw), int(port, 16)
 
@@ -352,9 +381,25 @@ def parse_proc_net_tcp(text: str, family: int, clock_ticks: int) -> Iterator[Tcp
             tx_queue, _sep, rx_queue = fields[4].partition(":")
             timer_text, _sep, when = fields[5].partition(":")
             expires_ms = int(when, 16) * 1000 // clock_ticks
-            yield TcpSocket(family, state, int(timer_text, 16), int(fields[6], 16), src, sport, dst, dport,
-                            expires_ms, int(rx_queue, 16), int(tx_queue, 16), int(fields[7]), int(fields[9]),
-                            None, None, None, None)
+            yield TcpSocket(
+                family,
+                state,
+                int(timer_text, 16),
+                int(fields[6], 16),
+                src,
+                sport,
+                dst,
+                dport,
+                expires_ms,
+                int(rx_queue, 16),
+                int(tx_queue, 16),
+                int(fields[7]),
+                int(fields[9]),
+                None,
+                None,
+                None,
+                None,
+            )
         except (ValueError, struct.error, OSError):
             continue
 
@@ -392,7 +437,7 @@ NLM_F_ACK = 0x4
 def build_destroy(sock: TcpSocket, seq: int = 1) -> bytes:
     """A SOCK_DESTROY request for exactly `sock` (addresses, ports and, when known, cookie)."""
     lookup = build_request(sock.family, ALL_STATES_MASK, seq=seq, dump=False, sock=sock)
-    body = lookup[_NLMSGHDR.size:]
+    body = lookup[_NLMSGHDR.size :]
     return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK, seq, 0) + body
 
 

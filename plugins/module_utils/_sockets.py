@@ -72,22 +72,38 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
     net_cls_unsafe,
 )
 
-namespace_contexts = scan_contexts   # the pre-split name
+namespace_contexts = scan_contexts  # the pre-split name
 
-__all__ = ["DEFAULT_IDLE_THRESHOLD", "DEFAULT_STATES", "STATE_NAMES", "NamespaceContext", "OptionError",
-           "Scan",
-           "ScanOptions", "CONNECTED", "LISTEN", "Owner", "endpoint", "is_loopback", "namespace_contexts",
-           "remediation_hint", "effective_detection_time", "parse_options", "scan_sockets", "timer_verdict"]
+__all__ = [
+    "DEFAULT_IDLE_THRESHOLD",
+    "DEFAULT_STATES",
+    "STATE_NAMES",
+    "NamespaceContext",
+    "OptionError",
+    "Scan",
+    "ScanOptions",
+    "CONNECTED",
+    "LISTEN",
+    "Owner",
+    "endpoint",
+    "is_loopback",
+    "namespace_contexts",
+    "remediation_hint",
+    "effective_detection_time",
+    "parse_options",
+    "scan_sockets",
+    "timer_verdict",
+]
 
-SUMMARY_BUDGET = 60 * 1024        # detail=summary: bytes of JSON the whole result stays under
+SUMMARY_BUDGET = 60 * 1024  # detail=summary: bytes of JSON the whole result stays under
 SUMMARY_MAX_NAMESPACES = 50
-SUMMARY_EXAMPLES = 3              # example sockets per finding with detail=summary
+SUMMARY_EXAMPLES = 3  # example sockets per finding with detail=summary
 SEVERITY_ORDER = {severity: index for index, severity in enumerate(SEVERITIES)}
 MAX_LISTENERS_PER_SERVICE = 20
-MAX_EXAMPLES = 10                 # sockets named in one aggregated finding
-MAX_RESAMPLE = 2000               # sockets whose masked timer is looked at again
-MAX_PROBES = 32                   # listeners probed in one run
-SCOPE = "runtime"                 # every sockets_info finding is about the running system
+MAX_EXAMPLES = 10  # sockets named in one aggregated finding
+MAX_RESAMPLE = 2000  # sockets whose masked timer is looked at again
+MAX_PROBES = 32  # listeners probed in one run
+SCOPE = "runtime"  # every sockets_info finding is about the running system
 
 
 class ResultTooLarge(Exception):
@@ -125,7 +141,7 @@ class ServiceStats:
     user_timeout_overrides: int = 0
     detection_exceeded: int = 0
     examples: dict[str, list[str]] = field(default_factory=dict)
-    namespaces: set = field(default_factory=set)   # inodes; None: the current namespace
+    namespaces: set = field(default_factory=set)  # inodes; None: the current namespace
 
     def wants_example(self, kind: str) -> bool:
         return len(self.examples.get(kind, ())) < MAX_EXAMPLES
@@ -140,8 +156,12 @@ class ServiceStats:
         return self.listeners_without_keepalive * 1000 + self.ghost_candidates * 10 + self.without_keepalive
 
     def hint(self, root: str) -> str | None:
-        if not (self.listeners_without_keepalive or self.without_keepalive or self.ghost_candidates
-                or self.listeners_unverified):
+        if not (
+            self.listeners_without_keepalive
+            or self.without_keepalive
+            or self.ghost_candidates
+            or self.listeners_unverified
+        ):
             return None
         seen = self.with_keepalive > 0 and not self.without_keepalive
         return hint_for(remedy_for(self.comm, self.exe, self.first_pid, root), seen, self.first_pid, root)
@@ -175,8 +195,8 @@ class ListenerSeen:
     stats: ServiceStats
     owner: Owner
     item: Classified
-    summary: dict[str, Any]                   # its entry in services[].listeners
-    listed: dict[str, Any] | None = None   # its entry in sockets, when listed
+    summary: dict[str, Any]  # its entry in services[].listeners
+    listed: dict[str, Any] | None = None  # its entry in sockets, when listed
 
 
 Pending = Tuple[NamespaceContext, TcpSocket, Owner, Holders, Optional[str]]
@@ -223,9 +243,15 @@ def finding_namespace(context: NamespaceContext) -> int | None:
 class Scan:
     """One run of sockets_info over the namespaces asked for."""
 
-    def __init__(self, options: ScanOptions, root: str = "/", reader: SockOptReader | None = None,
-                 socket_source: SocketSource | None = None, resampler: Resampler | None = None,
-                 prober: Prober | None = None) -> None:
+    def __init__(
+        self,
+        options: ScanOptions,
+        root: str = "/",
+        reader: SockOptReader | None = None,
+        socket_source: SocketSource | None = None,
+        resampler: Resampler | None = None,
+        prober: Prober | None = None,
+    ) -> None:
         self.options = options
         self.root = root
         self.reader = reader
@@ -235,24 +261,24 @@ class Scan:
         self.prober = prober or probe_listener
         self.selector = Selector(options, root=root)
         self.services: dict[str, ServiceStats] = {}
-        self.by_state = [0] * (max(TCP_STATES) + 1)   # by state number
+        self.by_state = [0] * (max(TCP_STATES) + 1)  # by state number
         self.by_keepalive = {"true": 0, "false": 0, "unknown": 0}
         self.by_source = {"sockopt": 0, "timer": 0}
         self.sockopt_skipped: dict[str, int] = {}
         self.sockopt_read = 0
         self.total = 0
         self.ghosts = 0
-        self.listed: list[list[dict[str, Any]]] = [[], [], [], [], []]   # by listing priority
+        self.listed: list[list[dict[str, Any]]] = [[], [], [], [], []]  # by listing priority
         self.pending: list[Pending] = []
         self.namespace_reports: list[dict[str, Any]] = []
         self.self_unsafe = False
         self.listeners: list[ListenerSeen] = []
-        self.listener_ports: dict[int, set] = {}                # id(context) -> listening ports
+        self.listener_ports: dict[int, set] = {}  # id(context) -> listening ports
         self.evidence: dict[tuple[int, str, int], Evidence] = {}  # (id(context), service, port)
         self.listener_findings: list[Finding] = []
         self.probes = 0
         self.cap = self._cap()
-        self.prefiltered = socket_source is None   # the default source applies the raw filter
+        self.prefiltered = socket_source is None  # the default source applies the raw filter
         self.timer_only = options.read_socket_options == "never" or reader is None
         self.read_all = options.read_socket_options == "always" and reader is not None
         self.detection_by_context: dict[int, int | None] = {}
@@ -306,36 +332,50 @@ class Scan:
                     self.add(context, sock)
             except (_sockdiag.SockDiagError, OSError) as exc:
                 context.error = f"socket dump failed: {exc}"
-        self.namespace_reports.append({
-            "inode": context.inode, "current": context.current, "sysctls": dict(context.sysctls),
-            "sockets": self.total - count_before, "error": context.error, "gone": context.gone,
-        })
+        self.namespace_reports.append(
+            {
+                "inode": context.inode,
+                "current": context.current,
+                "sysctls": dict(context.sysctls),
+                "sockets": self.total - count_before,
+                "error": context.error,
+                "gone": context.gone,
+            }
+        )
 
     # -- step 4: one socket -------------------------------------------------------------------------
     def add(self, context: NamespaceContext, sock: TcpSocket) -> None:
         selector = self.selector
         # The raw filter already dropped unwanted sockets from a sock_diag dump; /proc/net/tcp (and a
         # source given by the caller) was not filtered.
-        if (not self.prefiltered or "proc" in self.methods) \
-                and not selector.socket_wanted(sock.family, sock.state, sock.src, sock.sport, sock.dport):
+        if (not self.prefiltered or "proc" in self.methods) and not selector.socket_wanted(
+            sock.family, sock.state, sock.src, sock.sport, sock.dport
+        ):
             return
         owner, holders = selector.owner_of(sock.inode)
         if selector.filters_owners and not selector.owner_wanted(owner):
             return
         timer = sock.timer
-        if sock.state in CONNECTED and ((timer == 0 and not self.read_all)
-                                        or (timer == 2 and self.timer_only)):
+        if sock.state in CONNECTED and (
+            (timer == 0 and not self.read_all) or (timer == 2 and self.timer_only)
+        ):
             self.add_by_timer(context, sock, owner, holders, timer == 2)
             return
         opts, skipped = self.read_sockopts(sock, owner, holders)
-        if opts is None and sock.state in CONNECTED and sock.timer in (1, 4) and sock.cookie is not None \
-                and len(self.pending) < MAX_RESAMPLE:
+        if (
+            opts is None
+            and sock.state in CONNECTED
+            and sock.timer in (1, 4)
+            and sock.cookie is not None
+            and len(self.pending) < MAX_RESAMPLE
+        ):
             self.pending.append((context, sock, owner, holders, skipped))
             return
         self.record(context, sock, owner, holders, opts, skipped)
 
-    def add_by_timer(self, context: NamespaceContext, sock: TcpSocket, owner: Owner, holders: Holders,
-                     keepalive: bool) -> None:
+    def add_by_timer(
+        self, context: NamespaceContext, sock: TcpSocket, owner: Owner, holders: Holders, keepalive: bool
+    ) -> None:
         """The bulk of a large host: a connection the timer classifies reliably (no timer: no keepalive,
         the keepalive timer: keepalive) and whose options are not read (never; auto without a timer).
         Counts what record() would, without building a Classified unless the socket will be listed."""
@@ -393,8 +433,10 @@ class Scan:
         if key not in self.detection_by_context:
             idle, intvl, count = (context.sysctls.get(name) for name in ("time", "intvl", "probes"))
             self.detection_by_context[key] = (
-                None if idle is None or intvl is None or count is None
-                else effective_detection_time(idle, intvl, count, 0))
+                None
+                if idle is None or intvl is None or count is None
+                else effective_detection_time(idle, intvl, count, 0)
+            )
         return self.detection_by_context[key]
 
     def wants_sockopts(self, sock: TcpSocket) -> bool:
@@ -407,8 +449,9 @@ class Scan:
         # without keepalive and needs no syscall (keeps a 100,000-socket scan fast).
         return not (sock.state in CONNECTED and sock.timer == 0)
 
-    def read_sockopts(self, sock: TcpSocket, owner: Owner, holders: Holders
-                      ) -> tuple[SockOpts | None, str | None]:
+    def read_sockopts(
+        self, sock: TcpSocket, owner: Owner, holders: Holders
+    ) -> tuple[SockOpts | None, str | None]:
         if self.options.read_socket_options == "never" or self.reader is None:
             return None, SKIP_NEVER
         if not self.wants_sockopts(sock):
@@ -441,8 +484,16 @@ class Scan:
                 self.record(ctx, again or sock, owner, holders, None, skipped, resampled=True)
         self.pending = []
 
-    def record(self, context: NamespaceContext, sock: TcpSocket, owner: Owner, holders: Holders,
-               opts: SockOpts | None, skipped: str | None, resampled: bool = False) -> None:
+    def record(
+        self,
+        context: NamespaceContext,
+        sock: TcpSocket,
+        owner: Owner,
+        holders: Holders,
+        opts: SockOpts | None,
+        skipped: str | None,
+        resampled: bool = False,
+    ) -> None:
         item = classify(sock, opts, skipped, context.sysctls, self.options.idle_threshold, resampled)
         seen = self.count(context, item, owner)
         cap = self.cap
@@ -455,8 +506,9 @@ class Scan:
             if seen is not None:
                 seen.listed = entry
 
-    def describe(self, context: NamespaceContext, item: Classified, owner: Owner,
-                 holders: Holders) -> dict[str, Any]:
+    def describe(
+        self, context: NamespaceContext, item: Classified, owner: Owner, holders: Holders
+    ) -> dict[str, Any]:
         sock = item.sock
         listening = sock.state == LISTEN
         processes = self.selector.processes
@@ -517,15 +569,23 @@ class Scan:
         if sock.state in CONNECTED:
             self.count_connection(stats, item)
             ports = self.listener_ports.get(id(context))
-            if ports and sock.sport in ports:   # the dump lists a family's listeners before its connections
+            if ports and sock.sport in ports:  # the dump lists a family's listeners before its connections
                 self.count_accepted(context, stats, item)
         return None
 
-    def count_listener(self, context: NamespaceContext, stats: ServiceStats, owner: Owner,
-                       item: Classified) -> ListenerSeen:
-        summary = {"local": item.local, "namespace": context.inode, "keepalive": item.verdict.keepalive,
-                   "keepalive_source": item.verdict.source, "verdict": None, "evidence": None,
-                   "accepted_with_keepalive": 0, "accepted_without_keepalive": 0}
+    def count_listener(
+        self, context: NamespaceContext, stats: ServiceStats, owner: Owner, item: Classified
+    ) -> ListenerSeen:
+        summary = {
+            "local": item.local,
+            "namespace": context.inode,
+            "keepalive": item.verdict.keepalive,
+            "keepalive_source": item.verdict.source,
+            "verdict": None,
+            "evidence": None,
+            "accepted_with_keepalive": 0,
+            "accepted_without_keepalive": 0,
+        }
         if len(stats.listeners) < MAX_LISTENERS_PER_SERVICE:
             stats.listeners.append(summary)
         self.listener_ports.setdefault(id(context), set()).add(item.sock.sport)
@@ -583,8 +643,14 @@ class Scan:
         name = owner.service or "(no owner visible)"
         stats = self.services.get(name)
         if stats is None:
-            stats = ServiceStats(name=name, comm=owner.comm, exe=owner.exe, unit=owner.unit,
-                                 container_id=owner.container_id, first_pid=owner.pid)
+            stats = ServiceStats(
+                name=name,
+                comm=owner.comm,
+                exe=owner.exe,
+                unit=owner.unit,
+                container_id=owner.container_id,
+                first_pid=owner.pid,
+            )
             self.services[name] = stats
         if owner.pid is not None and owner.pid not in stats.pids and len(stats.pids) < MAX_EXAMPLES:
             stats.pids.append(owner.pid)
@@ -613,15 +679,24 @@ class Scan:
             seen.summary["accepted_without_keepalive"] = accepted.without_keepalive
             total = accepted.with_keepalive + accepted.without_keepalive + accepted.unknown
             if accepted.without_keepalive:
-                return "without", "accepted", (f"{accepted.without_keepalive} of the {total} connection(s) "
-                                               "it accepted have no keepalive")
+                return (
+                    "without",
+                    "accepted",
+                    (
+                        f"{accepted.without_keepalive} of the {total} connection(s) "
+                        "it accepted have no keepalive"
+                    ),
+                )
             if accepted.with_keepalive:
                 return "after_accept", "accepted", ""
         if not self.options.probe_listeners:
             return "unverified", None, "no accepted connection visible; probe_listeners is off"
         if self.probes >= MAX_PROBES:
-            return "unverified", None, (f"no accepted connection visible; more than {MAX_PROBES} "
-                                        "listeners to probe")
+            return (
+                "unverified",
+                None,
+                (f"no accepted connection visible; more than {MAX_PROBES} listeners to probe"),
+            )
         self.probes += 1
         result = self.prober(seen.context, seen.item.sock, list(seen.stats.pids), self.reader, self.root)
         if result.keepalive is True:
@@ -630,26 +705,47 @@ class Scan:
             return "without", "probe", f"a probe connection it accepted had no keepalive ({result.source})"
         return "unverified", None, f"the probe did not tell: {result.error}"
 
-    def listener_finding(self, seen: ListenerSeen, verdict: str, evidence: str | None,
-                         detail: str) -> Finding | None:
+    def listener_finding(
+        self, seen: ListenerSeen, verdict: str, evidence: str | None, detail: str
+    ) -> Finding | None:
         stats, local = seen.stats, seen.item.local
-        extra = {"pid": seen.owner.pid, "service": stats.name, "socket": local, "evidence": evidence,
-                 "scope": SCOPE}
+        extra = {
+            "pid": seen.owner.pid,
+            "service": stats.name,
+            "socket": local,
+            "evidence": evidence,
+            "scope": SCOPE,
+        }
         namespace = finding_namespace(seen.context)
-        itself = ("without SO_KEEPALIVE" if seen.item.verdict.keepalive is False
-                  else "(its own SO_KEEPALIVE unread)")
+        itself = (
+            "without SO_KEEPALIVE"
+            if seen.item.verdict.keepalive is False
+            else "(its own SO_KEEPALIVE unread)"
+        )
         if verdict == "without":
             stats.listeners_without_keepalive += 1
-            return Finding(id="listener_without_keepalive", namespace=namespace, extra=extra,
-                           message=(f"{stats.name} listens on {local} {itself} and {detail}: those "
-                                    "connections can never detect a dead peer"))
+            return Finding(
+                id="listener_without_keepalive",
+                namespace=namespace,
+                extra=extra,
+                message=(
+                    f"{stats.name} listens on {local} {itself} and {detail}: those "
+                    "connections can never detect a dead peer"
+                ),
+            )
         if verdict == "unverified":
             stats.listeners_unverified += 1
             remedy = remedy_for(stats.comm, stats.exe, stats.first_pid, self.root)
             known = f"; {remedy.default_on}" if remedy.default_on else ""
-            return Finding(id="listener_keepalive_unverified", namespace=namespace, extra=extra,
-                           message=(f"{stats.name} listens on {local} {itself}; whether it sets keepalive on "
-                                    f"the connections it accepts is not verified ({detail}){known}"))
+            return Finding(
+                id="listener_keepalive_unverified",
+                namespace=namespace,
+                extra=extra,
+                message=(
+                    f"{stats.name} listens on {local} {itself}; whether it sets keepalive on "
+                    f"the connections it accepts is not verified ({detail}){known}"
+                ),
+            )
         return None
 
     # -- step 6: results ----------------------------------------------------------------------------
@@ -658,11 +754,15 @@ class Scan:
         for stats in self.services.values():
             found.extend(service_findings(stats, self.options))
         for reason, count in sorted(self.sockopt_skipped.items()):
-            found.append(Finding(
-                id="socket_options_unreadable",
-                message=f"socket options of {count} socket(s) not read: {reason}; classified by the timer",
-                extra={"count": count, "reason": reason, "scope": SCOPE},
-            ))
+            found.append(
+                Finding(
+                    id="socket_options_unreadable",
+                    message=(
+                        f"socket options of {count} socket(s) not read: {reason}; classified by the timer"
+                    ),
+                    extra={"count": count, "reason": reason, "scope": SCOPE},
+                )
+            )
         return found
 
     def result(self) -> dict[str, Any]:
@@ -674,11 +774,14 @@ class Scan:
             raise ResultTooLarge(
                 f"detail=full: this host has {len(sockets)} sockets to list, more than one result may carry "
                 f"({MAX_DETAIL}); use detail: summary (counts, services and findings only) or a number of "
-                f"sockets up to {MAX_DETAIL}, and narrow the scan with ports, services or states")
+                f"sockets up to {MAX_DETAIL}, and narrow the scan with ports, services or states"
+            )
         ordered = sorted(self.services.values(), key=lambda stats: (-stats.problems, stats.name))
         services = [stats.as_dict(self.root) for stats in ordered]
-        findings = sorted((finding.as_dict() for finding in self.findings()),
-                          key=lambda finding: SEVERITY_ORDER.get(finding["severity"], len(SEVERITY_ORDER)))
+        findings = sorted(
+            (finding.as_dict() for finding in self.findings()),
+            key=lambda finding: SEVERITY_ORDER.get(finding["severity"], len(SEVERITY_ORDER)),
+        )
         summary = {
             "sockets": self.total,
             "sockets_listed": len(sockets),
@@ -687,8 +790,9 @@ class Scan:
             "keepalive": dict(self.by_keepalive),
             "keepalive_source": dict(self.by_source),
             "ghost_candidates": self.ghosts,
-            "listeners_without_keepalive": sum(stats.listeners_without_keepalive
-                                               for stats in self.services.values()),
+            "listeners_without_keepalive": sum(
+                stats.listeners_without_keepalive for stats in self.services.values()
+            ),
             "listeners_unverified": sum(stats.listeners_unverified for stats in self.services.values()),
             "listeners_probed": self.probes,
             "services": len(services),
@@ -696,8 +800,11 @@ class Scan:
             "findings": len(findings),
             "findings_listed": len(findings),
             "idle_threshold": self.options.idle_threshold,
-            "socket_options": {"mode": self.options.read_socket_options, "read": self.sockopt_read,
-                               "skipped": dict(self.sockopt_skipped)},
+            "socket_options": {
+                "mode": self.options.read_socket_options,
+                "read": self.sockopt_read,
+                "skipped": dict(self.sockopt_skipped),
+            },
             "method": ",".join(sorted(self.methods)) or None,
             "namespaces": self.namespace_reports,
             "namespaces_listed": len(self.namespace_reports),
@@ -708,8 +815,9 @@ class Scan:
         return {"sockets": sockets, "services": services, "summary": summary, "findings": findings}
 
     @staticmethod
-    def fit_summary(summary: dict[str, Any], services: list[dict[str, Any]], findings: list[dict[str, Any]]
-                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def fit_summary(
+        summary: dict[str, Any], services: list[dict[str, Any]], findings: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """detail=summary: keep the whole result under SUMMARY_BUDGET bytes of JSON whatever the host holds.
         The most severe findings and the most problematic services come first, so those are kept."""
         summary["namespaces"] = summary["namespaces"][:SUMMARY_MAX_NAMESPACES]
@@ -749,27 +857,47 @@ def service_findings(stats: ServiceStats, options: ScanOptions) -> Iterator[Find
         return Finding(id=finding_id, message=message, namespace=namespace, extra=extra)
 
     if stats.ghost_candidates:
-        ghost = make("ghost_candidate", "ghost", stats.ghost_candidates,
-                     f"{stats.name}: {stats.ghost_candidates} connection(s) without keepalive idle for at "
-                     f"least {options.idle_threshold}s (longest {stats.max_ghost_idle}s): possibly dead "
-                     "peers that will never be detected")
+        ghost = make(
+            "ghost_candidate",
+            "ghost",
+            stats.ghost_candidates,
+            f"{stats.name}: {stats.ghost_candidates} connection(s) without keepalive idle for at "
+            f"least {options.idle_threshold}s (longest {stats.max_ghost_idle}s): possibly dead "
+            "peers that will never be detected",
+        )
         ghost.extra["idle"] = stats.max_ghost_idle
         yield ghost
     if stats.without_keepalive:
-        yield make("connection_without_keepalive", "without", stats.without_keepalive,
-                   f"{stats.name}: {stats.without_keepalive} of {stats.connections} connection(s) without "
-                   "SO_KEEPALIVE")
+        yield make(
+            "connection_without_keepalive",
+            "without",
+            stats.without_keepalive,
+            f"{stats.name}: {stats.without_keepalive} of {stats.connections} connection(s) without "
+            "SO_KEEPALIVE",
+        )
     if stats.detection_exceeded:
-        yield make("detection_time_exceeded", "detection", stats.detection_exceeded,
-                   f"{stats.name}: {stats.detection_exceeded} connection(s) would detect a dead peer only "
-                   f"after more than {options.max_detection_time}s (max {stats.max_detection_time}s)")
+        yield make(
+            "detection_time_exceeded",
+            "detection",
+            stats.detection_exceeded,
+            f"{stats.name}: {stats.detection_exceeded} connection(s) would detect a dead peer only "
+            f"after more than {options.max_detection_time}s (max {stats.max_detection_time}s)",
+        )
     if stats.user_timeout_overrides:
-        yield make("user_timeout_overrides_probes", "user_timeout", stats.user_timeout_overrides,
-                   f"{stats.name}: {stats.user_timeout_overrides} keepalive connection(s) set "
-                   "TCP_USER_TIMEOUT, which replaces the probe count in deciding when to reset")
+        yield make(
+            "user_timeout_overrides_probes",
+            "user_timeout",
+            stats.user_timeout_overrides,
+            f"{stats.name}: {stats.user_timeout_overrides} keepalive connection(s) set "
+            "TCP_USER_TIMEOUT, which replaces the probe count in deciding when to reset",
+        )
     if stats.keepalive_unknown:
-        yield make("keepalive_unknown", "unknown", stats.keepalive_unknown,
-                   f"{stats.name}: keepalive of {stats.keepalive_unknown} socket(s) could not be determined")
+        yield make(
+            "keepalive_unknown",
+            "unknown",
+            stats.keepalive_unknown,
+            f"{stats.name}: keepalive of {stats.keepalive_unknown} socket(s) could not be determined",
+        )
 
 
 def scan_sockets(options: ScanOptions, root: str = "/") -> dict[str, Any]:

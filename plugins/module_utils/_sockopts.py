@@ -30,8 +30,20 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import Cgrou
 # alpha, ia64 and mips offset them, so those are not supported.
 SYS_PIDFD_OPEN = 434
 SYS_PIDFD_GETFD = 438
-_SUPPORTED_MACHINES = {"x86_64", "aarch64", "arm64", "armv7l", "armv6l", "i686", "i386", "ppc64le", "ppc64",
-                       "s390x", "riscv64", "loongarch64"}
+_SUPPORTED_MACHINES = {
+    "x86_64",
+    "aarch64",
+    "arm64",
+    "armv7l",
+    "armv6l",
+    "i686",
+    "i386",
+    "ppc64le",
+    "ppc64",
+    "s390x",
+    "riscv64",
+    "loongarch64",
+}
 
 SOL_SOCKET = 1
 SO_KEEPALIVE = 9
@@ -45,8 +57,9 @@ TCP_USER_TIMEOUT = 18
 SKIP_NEVER = "read_socket_options=never"
 SKIP_NO_OWNER = "no owning process visible"
 SKIP_PTRACE = "no ptrace rights over the owner (pidfd_getfd: EPERM)"
-SKIP_NET_CLS = ("owner is in a non-root cgroup-v1 net_cls/net_prio cgroup"
-                " (pidfd_getfd would reset its classid)")
+SKIP_NET_CLS = (
+    "owner is in a non-root cgroup-v1 net_cls/net_prio cgroup (pidfd_getfd would reset its classid)"
+)
 SKIP_SELF_NET_CLS = "inspector is in a non-root cgroup-v1 net_cls/net_prio cgroup"
 SKIP_UNSUPPORTED = "pidfd_open/pidfd_getfd not available (Linux >= 5.6 needed)"
 SKIP_GONE = "process or descriptor went away"
@@ -57,14 +70,19 @@ SKIP_ERROR = "getsockopt failed"
 @dataclass
 class SockOpts:
     keepalive: bool
-    keepidle: int | None   # seconds, effective (the namespace sysctl when the socket has no own value);
+    keepidle: int | None  # seconds, effective (the namespace sysctl when the socket has no own value);
     keepintvl: int | None  # None when not read (SO_KEEPALIVE off and read(params_if_off=False))
     keepcnt: int | None
-    user_timeout: int    # milliseconds, 0 = not set
+    user_timeout: int  # milliseconds, 0 = not set
 
     def as_dict(self) -> dict[str, object]:
-        return {"keepalive": self.keepalive, "keepidle": self.keepidle, "keepintvl": self.keepintvl,
-                "keepcnt": self.keepcnt, "user_timeout": self.user_timeout}
+        return {
+            "keepalive": self.keepalive,
+            "keepidle": self.keepidle,
+            "keepintvl": self.keepintvl,
+            "keepcnt": self.keepcnt,
+            "user_timeout": self.user_timeout,
+        }
 
 
 def net_cls_unsafe(cgroup: CgroupInfo | None) -> bool:
@@ -87,7 +105,7 @@ class SockOptReader:
     def __init__(self) -> None:
         self.disabled_reason: str | None = None
         self._pidfds: dict[int, int] = {}
-        self._libc: Any = None   # libc through ctypes (for syscall()); set whenever disabled_reason is None
+        self._libc: Any = None  # libc through ctypes (for syscall()); set whenever disabled_reason is None
         if platform.machine() not in _SUPPORTED_MACHINES:
             self.disabled_reason = SKIP_UNSUPPORTED
             return
@@ -145,8 +163,9 @@ class SockOptReader:
             return None, SKIP_ERROR
         return sock, None
 
-    def read(self, pid: int, fd: int, inode: int, params_if_off: bool = True
-             ) -> tuple[SockOpts | None, str | None]:
+    def read(
+        self, pid: int, fd: int, inode: int, params_if_off: bool = True
+    ) -> tuple[SockOpts | None, str | None]:
         """(options, None) or (None, reason). With params_if_off=False, TCP_KEEPIDLE/INTVL/CNT are read only
         where SO_KEEPALIVE is on (None otherwise): three syscalls saved on every socket without keepalive."""
         sock, reason = self.duplicate(pid, fd, inode)
@@ -156,8 +175,13 @@ class SockOptReader:
             get = sock.getsockopt
             keepalive = bool(get(SOL_SOCKET, SO_KEEPALIVE))
             if not keepalive and not params_if_off:
-                return SockOpts(keepalive=False, keepidle=None, keepintvl=None, keepcnt=None,
-                                user_timeout=get(SOL_TCP, TCP_USER_TIMEOUT)), None
+                return SockOpts(
+                    keepalive=False,
+                    keepidle=None,
+                    keepintvl=None,
+                    keepcnt=None,
+                    user_timeout=get(SOL_TCP, TCP_USER_TIMEOUT),
+                ), None
             return SockOpts(
                 keepalive=keepalive,
                 keepidle=get(SOL_TCP, TCP_KEEPIDLE),
@@ -193,7 +217,7 @@ SKIP_SET_ERROR = "setsockopt failed"
 MAX_KEEPIDLE = 32767
 MAX_KEEPINTVL = 32767
 MAX_KEEPCNT = 127
-MAX_USER_TIMEOUT = 2 ** 31 - 1   # milliseconds; the kernel takes any non-negative int
+MAX_USER_TIMEOUT = 2**31 - 1  # milliseconds; the kernel takes any non-negative int
 
 
 @dataclass(frozen=True)
@@ -201,9 +225,9 @@ class KeepaliveSetting:
     """What to set on a socket; None leaves that option as it is (the socket's own or the sysctl)."""
 
     keepalive: bool = True
-    idle: int | None = None          # TCP_KEEPIDLE, seconds
-    intvl: int | None = None         # TCP_KEEPINTVL, seconds
-    count: int | None = None         # TCP_KEEPCNT
+    idle: int | None = None  # TCP_KEEPIDLE, seconds
+    intvl: int | None = None  # TCP_KEEPINTVL, seconds
+    count: int | None = None  # TCP_KEEPCNT
     user_timeout: int | None = None  # TCP_USER_TIMEOUT, milliseconds
 
 
@@ -225,10 +249,12 @@ def planned_changes(before: SockOpts, setting: KeepaliveSetting) -> list[tuple[i
     with the new idle time (net/ipv4/tcp.c tcp_sock_set_keepidle_locked() re-arms it either way). Empty when
     the socket already matches: that is what makes a second run `changed: false`."""
     calls: list[tuple[int, int, int]] = []
-    for wanted, current, option in ((setting.idle, before.keepidle, TCP_KEEPIDLE),
-                                    (setting.intvl, before.keepintvl, TCP_KEEPINTVL),
-                                    (setting.count, before.keepcnt, TCP_KEEPCNT),
-                                    (setting.user_timeout, before.user_timeout, TCP_USER_TIMEOUT)):
+    for wanted, current, option in (
+        (setting.idle, before.keepidle, TCP_KEEPIDLE),
+        (setting.intvl, before.keepintvl, TCP_KEEPINTVL),
+        (setting.count, before.keepcnt, TCP_KEEPCNT),
+        (setting.user_timeout, before.user_timeout, TCP_USER_TIMEOUT),
+    ):
         if wanted is not None and wanted != current:
             calls.append((SOL_TCP, option, int(wanted)))
     if setting.keepalive != before.keepalive:
@@ -243,15 +269,22 @@ class SetResult:
     before: SockOpts | None = None
     after: SockOpts | None = None
     changed: bool = False
-    reason: str | None = None        # a SKIP_* text when the socket was not reached
-    error: str | None = None         # setsockopt failed part way (after holds what is now in force)
+    reason: str | None = None  # a SKIP_* text when the socket was not reached
+    error: str | None = None  # setsockopt failed part way (after holds what is now in force)
 
 
 class SockOptWriter(SockOptReader):
     """Reads and, unless check mode, sets keepalive options of (pid, fd) pairs on pidfd_getfd copies."""
 
-    def apply(self, pid: int, fd: int, inode: int, setting: KeepaliveSetting, check_mode: bool = False,
-              decide: Callable[[SockOpts], str | None] | None = None) -> SetResult:
+    def apply(
+        self,
+        pid: int,
+        fd: int,
+        inode: int,
+        setting: KeepaliveSetting,
+        check_mode: bool = False,
+        decide: Callable[[SockOpts], str | None] | None = None,
+    ) -> SetResult:
         """Duplicate pid's fd (inode re-checked), read the options, set what differs, read them back, close.
 
         `decide(before) -> str | None` may veto the change after the read (e.g. only_missing); its text is
@@ -291,8 +324,13 @@ class SockOptWriter(SockOptReader):
             sock.close()
 
 
-OPTION_NAMES = {SO_KEEPALIVE: "SO_KEEPALIVE", TCP_KEEPIDLE: "TCP_KEEPIDLE", TCP_KEEPINTVL: "TCP_KEEPINTVL",
-                TCP_KEEPCNT: "TCP_KEEPCNT", TCP_USER_TIMEOUT: "TCP_USER_TIMEOUT"}
+OPTION_NAMES = {
+    SO_KEEPALIVE: "SO_KEEPALIVE",
+    TCP_KEEPIDLE: "TCP_KEEPIDLE",
+    TCP_KEEPINTVL: "TCP_KEEPINTVL",
+    TCP_KEEPCNT: "TCP_KEEPCNT",
+    TCP_USER_TIMEOUT: "TCP_USER_TIMEOUT",
+}
 
 
 def predicted(before: SockOpts, setting: KeepaliveSetting) -> SockOpts:

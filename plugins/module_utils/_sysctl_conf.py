@@ -779,8 +779,9 @@ def _entry(root: str, path: str, overrides: Overrides) -> ConfFile | None:
     if stat.S_ISCHR(info.st_mode) or (stat.S_ISREG(info.st_mode) and info.st_size == 0):
         return ConfFile(path=path, masked_by=None, null_mask=True, target=target)
     if not stat.S_ISREG(info.st_mode):
-        return ConfFile(path=path, masked_by=None, readable=False, error=f"not a regular file: {real}",
-                        target=target)
+        return ConfFile(
+            path=path, masked_by=None, readable=False, error=f"not a regular file: {real}", target=target
+        )
     return ConfFile(path=path, masked_by=None, target=target)
 
 

@@ -25,7 +25,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import Tcp
 @dataclass
 class TimerProof:
     expected_time: int | None
-    expected_source: str                 # "option" or "sysctl"
+    expected_source: str  # "option" or "sysctl"
     observed_time: float | None
     tolerance: float
     ok: bool
@@ -38,8 +38,11 @@ class TimerProof:
 
     def as_dict(self) -> dict[str, Any]:
         result = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        result["difference"] = (None if self.observed_time is None or self.expected_time is None
-                                else round(self.observed_time - self.expected_time, 3))
+        result["difference"] = (
+            None
+            if self.observed_time is None or self.expected_time is None
+            else round(self.observed_time - self.expected_time, 3)
+        )
         return result
 
 
@@ -64,8 +67,10 @@ def _loopback_pair() -> tuple[socket.socket, socket.socket, socket.socket]:
     except OSError as exc:
         listener.close()
         client.close()
-        raise ProofError(f"cannot open a loopback TCP connection on 127.0.0.1 ({exc}); is `lo` up in this "
-                         "network namespace?") from exc
+        raise ProofError(
+            f"cannot open a loopback TCP connection on 127.0.0.1 ({exc}); is `lo` up in this "
+            "network namespace?"
+        ) from exc
     return listener, client, accepted
 
 
@@ -83,8 +88,9 @@ def _observe(client: socket.socket) -> tuple[TcpSocket | None, str]:
     return None, "proc"
 
 
-def prove_keepalive_timer(tolerance: float = 2.0, expected_time: int | None = None,
-                          root: str = "/") -> TimerProof:
+def prove_keepalive_timer(
+    tolerance: float = 2.0, expected_time: int | None = None, root: str = "/"
+) -> TimerProof:
     """Open a loopback connection with SO_KEEPALIVE and read its keepalive timer from the kernel: a new
     socket's timer must expire after the namespace's tcp_keepalive_time (net/ipv4/tcp_input.c
     tcp_finish_connect() arms it with keepalive_time_when(), the sysctl when the socket has no own value).
@@ -99,9 +105,19 @@ def prove_keepalive_timer(tolerance: float = 2.0, expected_time: int | None = No
     finally:
         for item in (client, accepted, listener):
             item.close()
-    proof = TimerProof(expected_time=expected, expected_source=source, observed_time=None,
-                       tolerance=tolerance, ok=False, timer=None, namespace=current_namespace_inode(root),
-                       sysctls=sysctls, method=method, socket=local, message="")
+    proof = TimerProof(
+        expected_time=expected,
+        expected_source=source,
+        observed_time=None,
+        tolerance=tolerance,
+        ok=False,
+        timer=None,
+        namespace=current_namespace_inode(root),
+        sysctls=sysctls,
+        method=method,
+        socket=local,
+        message="",
+    )
     if observed_sock is None:
         proof.message = "the loopback connection was not found in the kernel's socket table"
         return proof
@@ -111,11 +127,15 @@ def prove_keepalive_timer(tolerance: float = 2.0, expected_time: int | None = No
         return proof
     proof.observed_time = round(observed_sock.expires / 1000.0, 3)
     if expected is None:
-        proof.message = (f"keepalive timer expires in {proof.observed_time}s; no expected time "
-                         "(tcp_keepalive_time unreadable)")
+        proof.message = (
+            f"keepalive timer expires in {proof.observed_time}s; no expected time "
+            "(tcp_keepalive_time unreadable)"
+        )
         return proof
     proof.ok = abs(proof.observed_time - expected) <= tolerance
     verdict = "matches" if proof.ok else "does not match"
-    proof.message = (f"keepalive timer of a new socket expires in {proof.observed_time}s, {verdict} the "
-                     f"expected {expected}s ({source}) within {tolerance:g}s")
+    proof.message = (
+        f"keepalive timer of a new socket expires in {proof.observed_time}s, {verdict} the "
+        f"expected {expected}s ({source}) within {tolerance:g}s"
+    )
     return proof

@@ -179,16 +179,22 @@ def _user() -> dict[str, Any]:
 
 def _settings(params: dict[str, Any]) -> dict[str, Any]:
     try:
-        result = audit(expected=params["expected"], max_detection_time=params["max_detection_time"],
-                       loader=params["loader"], namespaces=params["namespaces"])
+        result = audit(
+            expected=params["expected"],
+            max_detection_time=params["max_detection_time"],
+            loader=params["loader"],
+            namespaces=params["namespaces"],
+        )
     except PolicyError as exc:
         return {"failed": True, "msg": f"settings: {exc}"}
     except OSError as exc:
         return {"failed": True, "msg": f"cannot audit the keepalive settings: {exc}"}
     warnings = []
     if result.get("hidden_processes"):
-        warnings.append(f"{result['hidden_processes']} process(es) hidden: permission denied reading their "
-                        "/proc/<pid>/ns/net, so their network namespace may be missing from `namespaces`")
+        warnings.append(
+            f"{result['hidden_processes']} process(es) hidden: permission denied reading their "
+            "/proc/<pid>/ns/net, so their network namespace may be missing from `namespaces`"
+        )
     return dict(result, changed=False, warnings=warnings)
 
 
@@ -205,12 +211,16 @@ def _sockets(params: dict[str, Any]) -> dict[str, Any]:
         return {"failed": True, "msg": f"cannot scan the TCP sockets: {exc}"}
     warnings = []
     if os.geteuid() != 0:
-        warnings.append("not running as root: sockets of other users have no visible owner and are "
-                        "classified by the keepalive timer only")
+        warnings.append(
+            "not running as root: sockets of other users have no visible owner and are "
+            "classified by the keepalive timer only"
+        )
     failed = [ns for ns in result.get("summary", {}).get("namespaces", ()) if ns.get("error")]
     if failed:
-        warnings.append(f"{len(failed)} network namespace(s) not scanned, e.g. {failed[0]['inode']}: "
-                        f"{failed[0]['error']} (see summary.namespaces)")
+        warnings.append(
+            f"{len(failed)} network namespace(s) not scanned, e.g. {failed[0]['inode']}: "
+            f"{failed[0]['error']} (see summary.namespaces)"
+        )
     return dict(result, changed=False, warnings=warnings)
 
 
@@ -219,8 +229,10 @@ def _timer(params: dict[str, Any]) -> dict[str, Any]:
         return {"skipped": True, "disabled": True, "msg": "timer proof disabled (timer.enabled=false)"}
     tolerance, expected = params["tolerance"], params["expected_time"]
     if not math.isfinite(tolerance) or not 0 <= tolerance <= 3600:
-        return {"failed": True,
-                "msg": f"timer.tolerance must be a number from 0 to 3600 seconds, got {tolerance!r}"}
+        return {
+            "failed": True,
+            "msg": f"timer.tolerance must be a number from 0 to 3600 seconds, got {tolerance!r}",
+        }
     if expected is not None and not 1 <= expected <= 32767:
         return {"failed": True, "msg": f"timer.expected_time must be from 1 to 32767 seconds, got {expected}"}
     try:
@@ -228,10 +240,22 @@ def _timer(params: dict[str, Any]) -> dict[str, Any]:
     except (ProofError, OSError) as exc:
         return {"failed": True, "msg": f"timer proof: {exc}"}
     result = proof.as_dict()
-    result["findings"] = [] if proof.ok else [Finding(
-        id="timer_mismatch", key="time", message=proof.message,
-        extra={"expected": proof.expected_time, "observed": proof.observed_time, "socket": proof.socket},
-    ).as_dict()]
+    result["findings"] = (
+        []
+        if proof.ok
+        else [
+            Finding(
+                id="timer_mismatch",
+                key="time",
+                message=proof.message,
+                extra={
+                    "expected": proof.expected_time,
+                    "observed": proof.observed_time,
+                    "socket": proof.socket,
+                },
+            ).as_dict()
+        ]
+    )
     return dict(result, changed=False)
 
 

@@ -327,20 +327,31 @@ def main() -> None:
         if value is None:  # an empty YAML value: a policy that checks nothing must not read as compliant
             module.fail_json(msg=f"expected.{key} must be an integer, got None (an empty value)")
     if params["max_detection_time"] is not None:
-        problem = check_range("max_detection_time", params["max_detection_time"], 1, MAX_DETECTION_TIME,
-                              "a whole number of seconds")
+        problem = check_range(
+            "max_detection_time",
+            params["max_detection_time"],
+            1,
+            MAX_DETECTION_TIME,
+            "a whole number of seconds",
+        )
         if problem:
             module.fail_json(msg=problem)
     try:
-        result = audit(expected=params["expected"], max_detection_time=params["max_detection_time"],
-                       loader=params["loader"], namespaces=params["namespaces"])
+        result = audit(
+            expected=params["expected"],
+            max_detection_time=params["max_detection_time"],
+            loader=params["loader"],
+            namespaces=params["namespaces"],
+        )
     except PolicyError as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:
         module.fail_json(msg=f"cannot audit the keepalive settings: {exc}")
     if result["hidden_processes"]:
-        module.warn(f"{result['hidden_processes']} process(es) hidden: permission denied reading their "
-                    "/proc/<pid>/ns/net, so their network namespace may be missing from `namespaces`")
+        module.warn(
+            f"{result['hidden_processes']} process(es) hidden: permission denied reading their "
+            "/proc/<pid>/ns/net, so their network namespace may be missing from `namespaces`"
+        )
     result["loader"]["version"] = loader_version(result["loader"]["name"])  # what boot_model() modelled
     module.exit_json(changed=False, **result)
 

@@ -447,12 +447,15 @@ def main() -> None:
         module.warn(f"no socket could be changed: {result['unsupported']}")
     if result["errors"]:
         first = result["socket_errors"][0] if result["socket_errors"] else {}
-        module.warn(f"{result['errors']} socket(s) could not be changed, e.g. {first.get('local')}: "
-                    f"{first.get('error')} (see socket_errors)")
+        module.warn(
+            f"{result['errors']} socket(s) could not be changed, e.g. {first.get('local')}: "
+            f"{first.get('error')} (see socket_errors)"
+        )
     failed = [namespace for namespace in result["namespaces"] if namespace["error"]]
     if failed:
-        module.warn(f"{len(failed)} network namespace(s) not reached, e.g. {failed[0]['inode']}: "
-                    f"{failed[0]['error']}")
+        module.warn(
+            f"{len(failed)} network namespace(s) not reached, e.g. {failed[0]['inode']}: {failed[0]['error']}"
+        )
     module.exit_json(**result)
 
 

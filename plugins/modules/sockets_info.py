@@ -662,12 +662,16 @@ def main() -> None:
     except OSError as exc:
         module.fail_json(msg=f"cannot scan the TCP sockets: {exc}")
     if os.geteuid() != 0:
-        module.warn("not running as root: sockets of other users have no visible owner and are classified by "
-                    "the keepalive timer only")
+        module.warn(
+            "not running as root: sockets of other users have no visible owner and are classified by "
+            "the keepalive timer only"
+        )
     failed = [namespace for namespace in result["summary"]["namespaces"] if namespace["error"]]
     if failed:
-        module.warn(f"{len(failed)} network namespace(s) not scanned, e.g. {failed[0]['inode']}: "
-                    f"{failed[0]['error']} (see summary.namespaces)")
+        module.warn(
+            f"{len(failed)} network namespace(s) not scanned, e.g. {failed[0]['inode']}: "
+            f"{failed[0]['error']} (see summary.namespaces)"
+        )
     module.exit_json(changed=False, **result)
 
 

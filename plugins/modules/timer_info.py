@@ -174,10 +174,22 @@ def main() -> None:
     except ProofError as exc:
         module.fail_json(msg=str(exc))
     result = proof.as_dict()
-    result["findings"] = [] if proof.ok else [Finding(
-        id="timer_mismatch", key="time", message=proof.message,
-        extra={"expected": proof.expected_time, "observed": proof.observed_time, "socket": proof.socket},
-    ).as_dict()]
+    result["findings"] = (
+        []
+        if proof.ok
+        else [
+            Finding(
+                id="timer_mismatch",
+                key="time",
+                message=proof.message,
+                extra={
+                    "expected": proof.expected_time,
+                    "observed": proof.observed_time,
+                    "socket": proof.socket,
+                },
+            ).as_dict()
+        ]
+    )
     if not proof.ok and module.params["fail_on_mismatch"]:
         module.fail_json(msg=proof.message, **result)
     module.exit_json(changed=False, **result)

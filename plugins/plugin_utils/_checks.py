@@ -106,10 +106,11 @@ class FindingRoute:
     boot_check: str | None = None
 
 
-# THE table: every finding id of the collection -> exactly one check (tests/unit/plugins/plugin_utils/test__report_pipeline.py
-# checks it covers _common.FINDING_SEVERITY). A finding's own `scope` field (runtime or boot) decides
-# between `check` and `boot_check`; nothing is routed by the text of a message. A settings finding about
-# another network namespace (its `namespace` inode set) belongs to `namespaces`.
+# THE table: every finding id of the collection -> exactly one check
+# (tests/unit/plugins/plugin_utils/test__report_pipeline.py checks it covers _common.FINDING_SEVERITY).
+# A finding's own `scope` field (runtime or boot) decides between `check` and `boot_check`; nothing is
+# routed by the text of a message. A settings finding about another network namespace (its `namespace`
+# inode set) belongs to `namespaces`.
 FINDING_ROUTES: dict[str, FindingRoute] = {
     # settings_info
     "not_expected": FindingRoute("runtime_values", "runtime", boot_check="persistence"),

@@ -51,34 +51,96 @@ ENV = {"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 # The generator
 # --------------------------------------------------------------------------------------------------
 NAMES = [
-    "10-a.conf", "50-b.conf", "60-tcp-keepalive.conf", "99-z.conf", "zz.conf", "a.conf", "99-sysctl.conf",
-    ".hidden.conf", ".conf", "50-b.conf~", "x.txt", "conf",
+    "10-a.conf",
+    "50-b.conf",
+    "60-tcp-keepalive.conf",
+    "99-z.conf",
+    "zz.conf",
+    "a.conf",
+    "99-sysctl.conf",
+    ".hidden.conf",
+    ".conf",
+    "50-b.conf~",
+    "x.txt",
+    "conf",
 ]
 VALUES = [
-    "0600", "0x1f", "0X10", "0x", "09", "-0", "-5", "-1", "0", "00", "255", "256", "300", "8589934",
-    "8589935", "2147483647", "1_000", "\u0661\u0662", "600 # note", "600\t# note", "600#c", "", "abc", " 42 ",
-    "\u00a0600", "600\u00a0", "\udca0600", "60\f", "\f60", "\v60", "60\v", "1e3", "99999999999999999999",
-    "+5", "7 8", "0000000000000000000010", "000000000000000000010", "5;6",
+    "0600",
+    "0x1f",
+    "0X10",
+    "0x",
+    "09",
+    "-0",
+    "-5",
+    "-1",
+    "0",
+    "00",
+    "255",
+    "256",
+    "300",
+    "8589934",
+    "8589935",
+    "2147483647",
+    "1_000",
+    "\u0661\u0662",
+    "600 # note",
+    "600\t# note",
+    "600#c",
+    "",
+    "abc",
+    " 42 ",
+    "\u00a0600",
+    "600\u00a0",
+    "\udca0600",
+    "60\f",
+    "\f60",
+    "\v60",
+    "60\v",
+    "1e3",
+    "99999999999999999999",
+    "+5",
+    "7 8",
+    "0000000000000000000010",
+    "000000000000000000010",
+    "5;6",
 ]
 SEPARATORS = [" = ", "=", " =\t", "\t= ", " =  ", "\f= ", " =\f", "\v=", "\u00a0= ", " = \u00a0"]
 PREFIX_FORMS = ["", "", "", "", "-", "-", "- ", " -", "--", "\t"]
 ENDINGS = ["\n"] * 12 + ["\r\n", "\r\n", "\r", "\n\r", "\f\n", "\v\n"]
 ODD_JOINS = ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r", "\0"]
 GLOBS = [
-    "net.ipv4.tcp_keepalive_*", "net/ipv4/tcp_keepalive_*", "net.ipv4.tcp_keepalive_[ti]*",
-    "net.ipv4.tcp_keepalive_?ime", "net.ipv4.tcp_keepalive_*l", "net.*.tcp_keepalive_time",
-    "/net/ipv4/tcp_keepalive_*", "net..ipv4.tcp_keepalive_*", "net.ipv4.tcp_keepalive_p[",
-    "net.ipv4.tcp_keepalive_[!t]*", "net.ipv4.tcp_keepalive_*.", "net.ipv4.tcp_keepalive_pr?bes",
+    "net.ipv4.tcp_keepalive_*",
+    "net/ipv4/tcp_keepalive_*",
+    "net.ipv4.tcp_keepalive_[ti]*",
+    "net.ipv4.tcp_keepalive_?ime",
+    "net.ipv4.tcp_keepalive_*l",
+    "net.*.tcp_keepalive_time",
+    "/net/ipv4/tcp_keepalive_*",
+    "net..ipv4.tcp_keepalive_*",
+    "net.ipv4.tcp_keepalive_p[",
+    "net.ipv4.tcp_keepalive_[!t]*",
+    "net.ipv4.tcp_keepalive_*.",
+    "net.ipv4.tcp_keepalive_pr?bes",
 ]
 
 
 def key_form(rng: random.Random, key: str) -> str:
     dotted = f"net.ipv4.tcp_keepalive_{key}"
     slashed = dotted.replace(".", "/")
-    forms = [dotted] * 6 + [slashed] * 3 + [
-        "/" + slashed, "/" + dotted, f"net..ipv4.tcp_keepalive_{key}", dotted + ".", slashed + "/",
-        f"net.ipv4/tcp_keepalive_{key}", f"net/ipv4.tcp_keepalive_{key}", dotted + "..",
-    ]
+    forms = (
+        [dotted] * 6
+        + [slashed] * 3
+        + [
+            "/" + slashed,
+            "/" + dotted,
+            f"net..ipv4.tcp_keepalive_{key}",
+            dotted + ".",
+            slashed + "/",
+            f"net.ipv4/tcp_keepalive_{key}",
+            f"net/ipv4.tcp_keepalive_{key}",
+            dotted + "..",
+        ]
+    )
     return rng.choice(forms)
 
 

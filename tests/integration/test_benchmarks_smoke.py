@@ -41,9 +41,15 @@ def _env() -> dict[str, str]:
 
 
 def _run(script: str, results: Path, *args: str, timeout: int = 900) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, str(BENCH / script), "--results-dir", str(results), *args],
-                          capture_output=True, text=True, env=_env(), cwd=str(REPO), timeout=timeout,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), "--results-dir", str(results), *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=str(REPO),
+        timeout=timeout,
+        check=False,
+    )
     name = script.replace("bench_", "").replace(".py", "")
     path = results / f"{name}.json"
     assert path.exists(), f"{script} wrote no result (rc {proc.returncode}):\n{proc.stderr[-3000:]}"
@@ -63,10 +69,20 @@ def _assert_measured(row: dict[str, Any]) -> None:
 
 def test_measure_wrapper_reports_the_child_peak_rss():
     """_measure.py sees a child that touches 64 MiB as using at least 64 MiB."""
-    proc = subprocess.run([sys.executable, str(BENCH / "_measure.py"), "--capture-json", "--",
-                           sys.executable, "-c",
-                           "import json; b = bytearray(64 << 20); print(json.dumps({'n': len(b)}))"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "_measure.py"),
+            "--capture-json",
+            "--",
+            sys.executable,
+            "-c",
+            "import json; b = bytearray(64 << 20); print(json.dumps({'n': len(b)}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(proc.stdout)
     assert data["rc"] == 0
     assert data["maxrss_kib"] >= 64 * 1024
@@ -75,8 +91,12 @@ def test_measure_wrapper_reports_the_child_peak_rss():
 
 
 def test_measure_wrapper_reports_failures():
-    proc = subprocess.run([sys.executable, str(BENCH / "_measure.py"), "--", "sh", "-c",
-                           "echo oops >&2; exit 3"], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "_measure.py"), "--", "sh", "-c", "echo oops >&2; exit 3"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(proc.stdout)
     assert data["rc"] == 3
     assert "oops" in data["inner"]["stderr_tail"]
@@ -90,9 +110,17 @@ def test_socket_scan_benchmark_smoke(tmp_path):
     assert size["connections"] == 60
     assert size["established_sockets"] == 120  # both ends of every connection, inside the private netns
     rows = {row["name"]: row for row in size["rows"]}
-    assert set(rows) >= {"ss -tanop", "ss -tano", "dump only", "scan, options never", "scan, options auto",
-                         "scan, options always", "scan, options never, detail 20000", "ansible sockets_info",
-                         "floor (raw dump + fd walk)"}
+    assert set(rows) >= {
+        "ss -tanop",
+        "ss -tano",
+        "dump only",
+        "scan, options never",
+        "scan, options auto",
+        "scan, options always",
+        "scan, options never, detail 20000",
+        "ansible sockets_info",
+        "floor (raw dump + fd walk)",
+    }
     for row in rows.values():
         _assert_measured(row)
     assert rows["ss -tanop"]["ratio_vs_ss_tanop"] == 1.0
@@ -167,8 +195,21 @@ def test_render_doc_from_results(tmp_path):
     results = tmp_path / "results"
     _run("bench_report.py", results, "--sizes", "8,16", "--repeat", "1")
     out = tmp_path / "performance.md"
-    subprocess.run([sys.executable, str(BENCH / "render_doc.py"), "--results-dir", str(results),
-                    "--out", str(out), "--note", "smoke"], check=True, capture_output=True, env=_env())
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "render_doc.py"),
+            "--results-dir",
+            str(results),
+            "--out",
+            str(out),
+            "--note",
+            "smoke",
+        ],
+        check=True,
+        capture_output=True,
+        env=_env(),
+    )
     text = out.read_text()
     assert "## Machine" in text and "## Targets" in text and "> smoke" in text
     assert "report rendering grows linearly (8 -> 16 hosts)" in text

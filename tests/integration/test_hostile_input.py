@@ -78,19 +78,48 @@ SETTINGS_CASES = [
 # File-system conditions on the ext4 image: (name, shell before, args, needle, shell after); the snapshot
 # is taken after "after" has undone the condition.
 CONDITIONS = [
-    ("fifo", "mkfifo /etc/sysctl.d/70-fifo.conf", {"time": 600, "file": "/etc/sysctl.d/70-fifo.conf"},
-     "/etc/sysctl.d/70-fifo.conf is a FIFO", "rm /etc/sysctl.d/70-fifo.conf"),
-    ("symlink_to_fifo", "mkfifo /etc/sysctl.d/fifo && ln -s fifo /etc/sysctl.d/70-l.conf",
-     {"time": 600, "file": "/etc/sysctl.d/70-l.conf"}, "/etc/sysctl.d/fifo (the target of the symlink",
-     "rm /etc/sysctl.d/fifo /etc/sysctl.d/70-l.conf"),
-    ("immutable", f"chattr +i {OURS}", {"time": 600}, f"file {OURS} is immutable (chattr +i)",
-     f"chattr -i {OURS}"),
-    ("append_only", f"chattr +a {OURS}", {"time": 600}, f"file {OURS} is append-only (chattr +a)",
-     f"chattr -a {OURS}"),
-    ("immutable_directory", "chattr +i /etc/sysctl.d", {"time": 600, "file": "/etc/sysctl.d/70-new.conf"},
-     "directory /etc/sysctl.d is immutable (chattr +i)", "chattr -i /etc/sysctl.d"),
-    ("immutable_absent", f"chattr +i {OURS}", {"state": "absent"}, f"file {OURS} is immutable",
-     f"chattr -i {OURS}"),
+    (
+        "fifo",
+        "mkfifo /etc/sysctl.d/70-fifo.conf",
+        {"time": 600, "file": "/etc/sysctl.d/70-fifo.conf"},
+        "/etc/sysctl.d/70-fifo.conf is a FIFO",
+        "rm /etc/sysctl.d/70-fifo.conf",
+    ),
+    (
+        "symlink_to_fifo",
+        "mkfifo /etc/sysctl.d/fifo && ln -s fifo /etc/sysctl.d/70-l.conf",
+        {"time": 600, "file": "/etc/sysctl.d/70-l.conf"},
+        "/etc/sysctl.d/fifo (the target of the symlink",
+        "rm /etc/sysctl.d/fifo /etc/sysctl.d/70-l.conf",
+    ),
+    (
+        "immutable",
+        f"chattr +i {OURS}",
+        {"time": 600},
+        f"file {OURS} is immutable (chattr +i)",
+        f"chattr -i {OURS}",
+    ),
+    (
+        "append_only",
+        f"chattr +a {OURS}",
+        {"time": 600},
+        f"file {OURS} is append-only (chattr +a)",
+        f"chattr -a {OURS}",
+    ),
+    (
+        "immutable_directory",
+        "chattr +i /etc/sysctl.d",
+        {"time": 600, "file": "/etc/sysctl.d/70-new.conf"},
+        "directory /etc/sysctl.d is immutable (chattr +i)",
+        "chattr -i /etc/sysctl.d",
+    ),
+    (
+        "immutable_absent",
+        f"chattr +i {OURS}",
+        {"state": "absent"},
+        f"file {OURS} is immutable",
+        f"chattr -i {OURS}",
+    ),
 ]
 SETTINGS_INFO_CASES = [
     ("expected_unknown_key", {"expected": {"tme": 600}}, "expected has unknown key(s) tme"),
@@ -202,15 +231,22 @@ def build_script(tmp_path: Path) -> tuple[str, list[tuple[str, str, str]]]:
 
 
 def role_lines(tmp_path: Path, snapshot: str) -> list[str]:
-    inventory = {"all": {"hosts": {name: dict(vars_, ansible_connection="local",
-                                              ansible_python_interpreter=sys.executable)
-                                   for name, (vars_, _needle) in ROLE_CASES.items()}}}
+    inventory = {
+        "all": {
+            "hosts": {
+                name: dict(vars_, ansible_connection="local", ansible_python_interpreter=sys.executable)
+                for name, (vars_, _needle) in ROLE_CASES.items()
+            }
+        }
+    }
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     (tmp_path / "role.yml").write_text(
         "- hosts: all\n  gather_facts: false\n  roles:\n    - role: tcp.keepalive.configure\n"
     )
-    env = (f"ANSIBLE_COLLECTIONS_PATH={COLLECTIONS_ROOT} ANSIBLE_STDOUT_CALLBACK=json ANSIBLE_NOCOLOR=1 "
-           "ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_HOST_KEY_CHECKING=false")
+    env = (
+        f"ANSIBLE_COLLECTIONS_PATH={COLLECTIONS_ROOT} ANSIBLE_STDOUT_CALLBACK=json ANSIBLE_NOCOLOR=1 "
+        "ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_HOST_KEY_CHECKING=false"
+    )
     playbook = Path(sys.executable).parent / "ansible-playbook"
     return [
         f"{env} timeout 300 {playbook} -i {tmp_path}/inventory.json {tmp_path}/role.yml "
@@ -228,7 +264,10 @@ def test_every_bad_option_is_a_named_failure_that_changes_nothing(tmp_path):
     (tmp_path / "cases.sh").write_text(script)
     done = subprocess.run(
         ["unshare", "-n", "-m", "--propagation", "private", "sh", "-e", str(tmp_path / "cases.sh")],
-        capture_output=True, text=True, timeout=900, check=False,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     baseline = json.loads((tmp_path / "baseline.json").read_text())
@@ -269,7 +308,8 @@ def compare(case: str, snapshot: dict, baseline: dict) -> list[str]:
         problems.append(f"{case}: live values {snapshot['live']} != {baseline['live']}")
     if snapshot["tree"] != baseline["tree"]:
         changed = sorted(
-            path for path in set(snapshot["tree"]) | set(baseline["tree"])
+            path
+            for path in set(snapshot["tree"]) | set(baseline["tree"])
             if snapshot["tree"].get(path) != baseline["tree"].get(path)
         )
         problems.append(f"{case}: file system changed at {changed}")
@@ -279,7 +319,7 @@ def compare(case: str, snapshot: dict, baseline: dict) -> list[str]:
 def check_role(tmp_path: Path, baseline: dict) -> list[str]:
     output = (tmp_path / "role.out").read_text()
     try:
-        report = json.loads(output[output.index("{"):])
+        report = json.loads(output[output.index("{") :])
     except ValueError:
         return [f"role: no JSON report:\n{output}\n{(tmp_path / 'role.err').read_text()}"]
     problems = []

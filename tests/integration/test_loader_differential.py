@@ -50,8 +50,20 @@ def host_files() -> dict:
 
 def run_driver(seed: int, trees: int, loaders: str = "procps,systemd") -> tuple[dict, list[dict]]:
     env = dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT, HOST_MNT_NS=os.readlink("/proc/self/ns/mnt"))
-    command = ["unshare", "-m", "--propagation", "private", sys.executable, str(DRIVER),
-               "--seed", str(seed), "--trees", str(trees), "--loaders", loaders]
+    command = [
+        "unshare",
+        "-m",
+        "--propagation",
+        "private",
+        sys.executable,
+        str(DRIVER),
+        "--seed",
+        str(seed),
+        "--trees",
+        str(trees),
+        "--loaders",
+        loaders,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60 + trees, check=False)
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
@@ -85,8 +97,14 @@ def test_driver_refuses_the_callers_mount_namespace():
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare(1)")
     env = dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT, HOST_MNT_NS=os.readlink("/proc/self/ns/mnt"))
-    here = subprocess.run([sys.executable, str(DRIVER), "--check-only"], capture_output=True, text=True,
-                          env=env, timeout=60, check=False)
+    here = subprocess.run(
+        [sys.executable, str(DRIVER), "--check-only"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert here.returncode != 0 and "refusing to run" in here.stderr and here.stdout == ""
     command = ["unshare", "-m", "--propagation", "private", sys.executable, str(DRIVER), "--check-only"]
     private = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)

@@ -112,8 +112,10 @@ def test_fresh_namespace_starts_at_kernel_defaults(named_netns):
 
 def test_unshared_process_namespace(unshared_process):
     pid = unshared_process.pid
-    subprocess.run(["nsenter", "-t", str(pid), "-n", "sh", "-c",
-                    "echo 900 > /proc/sys/net/ipv4/tcp_keepalive_time"], check=True)
+    subprocess.run(
+        ["nsenter", "-t", str(pid), "-n", "sh", "-c", "echo 900 > /proc/sys/net/ipv4/tcp_keepalive_time"],
+        check=True,
+    )
     inode = os.stat(f"/proc/{pid}/ns/net").st_ino
     namespace = _netns.list_namespaces().by_inode(inode)
     assert namespace is not None and namespace.mounts == [] and namespace.names == []
@@ -126,7 +128,7 @@ def test_unshared_process_namespace(unshared_process):
 def test_read_namespace_skips_a_process_that_exited(unshared_process):
     pid = unshared_process.pid
     inode = os.stat(f"/proc/{pid}/ns/net").st_ino
-    gone = _netns.ProcessInfo(pid=2 ** 22 + 12345)  # above pid_max's default: never a live pid
+    gone = _netns.ProcessInfo(pid=2**22 + 12345)  # above pid_max's default: never a live pid
     namespace = _netns.Namespace(inode=inode, processes=[gone, _netns.ProcessInfo(pid=pid)])
     result = _netns.read_namespace(namespace)
     assert result.error is None and result.path == f"/proc/{pid}/ns/net"
@@ -172,8 +174,12 @@ def test_python39_uses_ctypes_setns(named_netns):
         "r = _netns.read_namespace_values(sys.argv[2], expected_inode=int(sys.argv[3]));"
         "print(json.dumps({'has_os_setns': hasattr(os, 'setns'), 'values': r.values, 'error': r.error}))"
     )
-    out = subprocess.run([PY39, "-c", script, collections_root, f"/run/netns/{name}", str(inode)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [PY39, "-c", script, collections_root, f"/run/netns/{name}", str(inode)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     answer = json.loads(out)
     values = {"time": 7200, "intvl": 75, "probes": 4}
     assert answer == {"has_os_setns": False, "values": values, "error": None}

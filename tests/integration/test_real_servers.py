@@ -50,8 +50,21 @@ def run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def veth_up() -> None:
-    run("ip", "link", "add", "tkr-s", "netns", SERVER_NS, "type", "veth", "peer", "name", "tkr-c", "netns",
-        CLIENT_NS)
+    run(
+        "ip",
+        "link",
+        "add",
+        "tkr-s",
+        "netns",
+        SERVER_NS,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "tkr-c",
+        "netns",
+        CLIENT_NS,
+    )
     for ns, dev, ip in ((SERVER_NS, "tkr-s", SERVER_IP), (CLIENT_NS, "tkr-c", CLIENT_IP)):
         run("ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", dev)
         run("ip", "-n", ns, "link", "set", dev, "up")
@@ -62,7 +75,7 @@ def topology():
     if os.geteuid() != 0 or not shutil.which("ip"):
         pytest.skip("needs root and iproute2")
     os.makedirs(WORK, mode=0o755, exist_ok=True)
-    os.chmod(WORK, 0o755)   # the postgres and mysql users enter it
+    os.chmod(WORK, 0o755)  # the postgres and mysql users enter it
     for ns in (SERVER_NS, CLIENT_NS):
         run("ip", "netns", "add", ns)
         run("ip", "-n", ns, "link", "set", "lo", "up")
@@ -70,7 +83,7 @@ def topology():
     yield
     for ns in (SERVER_NS, CLIENT_NS):
         run("ip", "netns", "del", ns, check=False)
-    shutil.rmtree(WORK, ignore_errors=True)   # database directories, the Go build cache
+    shutil.rmtree(WORK, ignore_errors=True)  # database directories, the Go build cache
 
 
 def in_server_ns(body: Callable[[], Any]) -> Any:
@@ -88,7 +101,7 @@ def in_server_ns(body: Callable[[], Any]) -> Any:
             payload = json.dumps({"error": traceback.format_exc()})
         data = payload.encode()
         while data:
-            data = data[os.write(write_fd, data):]
+            data = data[os.write(write_fd, data) :]
         os._exit(0)
     os.close(write_fd)
     chunks = []
@@ -109,6 +122,7 @@ def scan(port: int, **raw: Any) -> dict:
 
 def client(port: int) -> socket.socket:
     """A connection from C to the server, held by this process."""
+
     def connect() -> socket.socket:
         sock = socket.create_connection((SERVER_IP, port), timeout=5)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -121,10 +135,16 @@ def client(port: int) -> socket.socket:
 
 
 def listening(port: int) -> bool:
-    return bool(in_server_ns(lambda: any(
-        line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"
-        for name in ("/proc/net/tcp", "/proc/net/tcp6") if os.path.exists(name)
-        for line in open(name).read().splitlines()[1:])))
+    return bool(
+        in_server_ns(
+            lambda: any(
+                line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"
+                for name in ("/proc/net/tcp", "/proc/net/tcp6")
+                if os.path.exists(name)
+                for line in open(name).read().splitlines()[1:]
+            )
+        )
+    )
 
 
 def fd_count(pids: list[int]) -> int:
@@ -152,18 +172,18 @@ class Server:
     name: str
     port: int
     argv: list[str]
-    listener_keepalive: bool      # SO_KEEPALIVE on the listening socket itself
-    accepted_keepalive: bool      # on the connections it accepts
-    remedy: str                   # the directive its hint must name (when it has a hint)
-    keepidle: int | None = None   # the accepted connection's TCP_KEEPIDLE, when it sets one
+    listener_keepalive: bool  # SO_KEEPALIVE on the listening socket itself
+    accepted_keepalive: bool  # on the connections it accepts
+    remedy: str  # the directive its hint must name (when it has a hint)
+    keepidle: int | None = None  # the accepted connection's TCP_KEEPIDLE, when it sets one
     env: dict[str, str] = field(default_factory=dict)
     user: str | None = None
     setup: Callable[[str], None] | None = None
-    answers: bytes | None = b"ping"   # an echo server answers this; None: just being accepted counts
-    ghost: bool = False               # also check the ghost candidate after the client vanishes
+    answers: bytes | None = b"ping"  # an echo server answers this; None: just being accepted counts
+    ghost: bool = False  # also check the ghost candidate after the client vanishes
 
 
-WORK = os.path.join(tempfile.gettempdir(), f"tk-real-{os.getpid()}")   # made by the topology fixture
+WORK = os.path.join(tempfile.gettempdir(), f"tk-real-{os.getpid()}")  # made by the topology fixture
 
 GO_SOURCE = textwrap.dedent("""
     package main
@@ -230,10 +250,12 @@ JAVA_SOURCE = textwrap.dedent("""
     }
 """)
 
-NODE_SOURCE = ("const on = process.argv[1] === 'on';"
-               "require('net').createServer(s => { if (on) s.setKeepAlive(true, 120000);"
-               " s.on('data', d => s.write(d));"
-               " s.on('error', () => {}); }).listen(+process.argv[2], '0.0.0.0');")
+NODE_SOURCE = (
+    "const on = process.argv[1] === 'on';"
+    "require('net').createServer(s => { if (on) s.setKeepAlive(true, 120000);"
+    " s.on('data', d => s.write(d));"
+    " s.on('error', () => {}); }).listen(+process.argv[2], '0.0.0.0');"
+)
 
 PYTHON_SOURCE = textwrap.dedent("""
     import asyncio, socket, sys
@@ -268,8 +290,9 @@ def _go_build(_work: str) -> None:
     binary = os.path.join(WORK, "goecho")
     if not os.path.exists(binary):
         source = _write("goecho.go", GO_SOURCE)
-        env = dict(os.environ, CGO_ENABLED="0", GOCACHE=os.path.join(WORK, "gocache"), GOPATH=WORK,
-                   GO111MODULE="off")
+        env = dict(
+            os.environ, CGO_ENABLED="0", GOCACHE=os.path.join(WORK, "gocache"), GOPATH=WORK, GO111MODULE="off"
+        )
         subprocess.run(["go", "build", "-o", binary, source], check=True, env=env, capture_output=True)
 
 
@@ -277,17 +300,28 @@ def _postgres_setup(work: str) -> None:
     os.makedirs(work, exist_ok=True)
     shutil.chown(work, "postgres", "postgres")
     initdb = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1]
-    subprocess.run(["runuser", "-u", "postgres", "--", initdb, "-D", os.path.join(work, "data"),
-                    "-A", "trust"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", initdb, "-D", os.path.join(work, "data"), "-A", "trust"],
+        check=True,
+        capture_output=True,
+    )
 
 
 def _mariadb_setup(work: str) -> None:
     os.makedirs(work, exist_ok=True)
     shutil.chown(work, "mysql", "mysql")
-    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={work}/data", "--user=mysql",
-                    "--skip-test-db", "--auth-root-authentication-method=normal"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={work}/data",
+            "--user=mysql",
+            "--skip-test-db",
+            "--auth-root-authentication-method=normal",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def _libkeepalive() -> str:
@@ -302,14 +336,33 @@ def servers() -> list[Server]:
     node = shutil.which("node") or shutil.which("nodejs") or "node"
 
     def pg(work: str, port: int, *extra: str) -> list[str]:
-        return [postgres, "-D", f"{work}/data", "-c", "listen_addresses=*", "-p", str(port), "-k", work,
-                *extra]
+        return [
+            postgres,
+            "-D",
+            f"{work}/data",
+            "-c",
+            "listen_addresses=*",
+            "-p",
+            str(port),
+            "-k",
+            work,
+            *extra,
+        ]
 
     def maria(work: str, port: int, *extra: str) -> list[str]:
-        return ["mariadbd", "--no-defaults", f"--datadir={work}/data", "--user=mysql",
-                "--bind-address=0.0.0.0",
-                f"--port={port}", f"--socket={work}/sock", f"--pid-file={work}/pid", "--skip-grant-tables",
-                "--skip-log-error", *extra]
+        return [
+            "mariadbd",
+            "--no-defaults",
+            f"--datadir={work}/data",
+            "--user=mysql",
+            "--bind-address=0.0.0.0",
+            f"--port={port}",
+            f"--socket={work}/sock",
+            f"--pid-file={work}/pid",
+            "--skip-grant-tables",
+            "--skip-log-error",
+            *extra,
+        ]
 
     java_source, python_source = os.path.join(WORK, "Echo.java"), os.path.join(WORK, "echo.py")
 
@@ -321,41 +374,155 @@ def servers() -> list[Server]:
 
     go = os.path.join(WORK, "goecho")
     return [
-        Server("postgresql", 15432, pg(pg_work, 15432), False, True, "tcp_keepalives_idle", user="postgres",
-               setup=lambda _w: _postgres_setup(pg_work), answers=None),
-        Server("postgresql-tuned", 15433, pg(pg_work_tuned, 15433, "-c", "tcp_keepalives_idle=300"), False,
-               True, "tcp_keepalives_idle", keepidle=300, user="postgres",
-               setup=lambda _w: _postgres_setup(pg_work_tuned),
-               answers=None),
-        Server("mariadb", 13306, maria(db_work, 13306), False, True, "tcp_keepalive_time",
-               setup=lambda _w: _mariadb_setup(db_work), answers=None),
-        Server("mariadb-tuned", 13307, maria(db_work_tuned, 13307, "--tcp-keepalive-time=200"), False, True,
-               "tcp_keepalive_time", keepidle=200, setup=lambda _w: _mariadb_setup(db_work_tuned),
-               answers=None),
-        Server("go-default", 17001, [go, "on", "17001"], False, True, "net.ListenConfig", keepidle=15,
-               setup=_go_build),
-        Server("go-off", 17002, [go, "off", "17002"], False, False, "net.ListenConfig", setup=_go_build,
-               ghost=True),
-        Server("node-setkeepalive", 17011, [node, "-e", NODE_SOURCE, "on", "17011"], False, True,
-               "setKeepAlive",
-               keepidle=120),
+        Server(
+            "postgresql",
+            15432,
+            pg(pg_work, 15432),
+            False,
+            True,
+            "tcp_keepalives_idle",
+            user="postgres",
+            setup=lambda _w: _postgres_setup(pg_work),
+            answers=None,
+        ),
+        Server(
+            "postgresql-tuned",
+            15433,
+            pg(pg_work_tuned, 15433, "-c", "tcp_keepalives_idle=300"),
+            False,
+            True,
+            "tcp_keepalives_idle",
+            keepidle=300,
+            user="postgres",
+            setup=lambda _w: _postgres_setup(pg_work_tuned),
+            answers=None,
+        ),
+        Server(
+            "mariadb",
+            13306,
+            maria(db_work, 13306),
+            False,
+            True,
+            "tcp_keepalive_time",
+            setup=lambda _w: _mariadb_setup(db_work),
+            answers=None,
+        ),
+        Server(
+            "mariadb-tuned",
+            13307,
+            maria(db_work_tuned, 13307, "--tcp-keepalive-time=200"),
+            False,
+            True,
+            "tcp_keepalive_time",
+            keepidle=200,
+            setup=lambda _w: _mariadb_setup(db_work_tuned),
+            answers=None,
+        ),
+        Server(
+            "go-default",
+            17001,
+            [go, "on", "17001"],
+            False,
+            True,
+            "net.ListenConfig",
+            keepidle=15,
+            setup=_go_build,
+        ),
+        Server(
+            "go-off",
+            17002,
+            [go, "off", "17002"],
+            False,
+            False,
+            "net.ListenConfig",
+            setup=_go_build,
+            ghost=True,
+        ),
+        Server(
+            "node-setkeepalive",
+            17011,
+            [node, "-e", NODE_SOURCE, "on", "17011"],
+            False,
+            True,
+            "setKeepAlive",
+            keepidle=120,
+        ),
         Server("node-plain", 17012, [node, "-e", NODE_SOURCE, "off", "17012"], False, False, "setKeepAlive"),
-        Server("java-setkeepalive", 17021, ["java", java_source, "on", "17021"], False, True,
-               "jdk.net.ExtendedSocketOptions", setup=java_setup),
-        Server("java-plain", 17022, ["java", java_source, "off", "17022"], False, False,
-               "jdk.net.ExtendedSocketOptions", setup=java_setup),
-        Server("python-asyncio-keepalive", 17031, ["python3", python_source, "on", "17031"], False, True,
-               "SO_KEEPALIVE, 1", keepidle=90, setup=python_setup),
-        Server("python-asyncio-plain", 17032, ["python3", python_source, "off", "17032"], False, False,
-               "SO_KEEPALIVE, 1", setup=python_setup),
-        Server("socat-keepalive", 17041, ["socat", "TCP-LISTEN:17041,fork,reuseaddr,keepalive,keepidle=100",
-                                          "EXEC:cat"], False, True, "keepalive,keepidle=", keepidle=100),
-        Server("socat-plain", 17042, ["socat", "TCP-LISTEN:17042,fork,reuseaddr", "EXEC:cat"], False, False,
-               "keepalive,keepidle="),
-        Server("netcat-libkeepalive", 17051, ["nc", "-lk", "17051"], True, True, "libkeepalive",
-               env={"LD_PRELOAD": _libkeepalive(), "KEEPIDLE": "110"}, keepidle=110, answers=None),
-        Server("netcat-plain", 17052, ["nc", "-lk", "17052"], False, False, "libkeepalive", answers=None,
-               ghost=True),
+        Server(
+            "java-setkeepalive",
+            17021,
+            ["java", java_source, "on", "17021"],
+            False,
+            True,
+            "jdk.net.ExtendedSocketOptions",
+            setup=java_setup,
+        ),
+        Server(
+            "java-plain",
+            17022,
+            ["java", java_source, "off", "17022"],
+            False,
+            False,
+            "jdk.net.ExtendedSocketOptions",
+            setup=java_setup,
+        ),
+        Server(
+            "python-asyncio-keepalive",
+            17031,
+            ["python3", python_source, "on", "17031"],
+            False,
+            True,
+            "SO_KEEPALIVE, 1",
+            keepidle=90,
+            setup=python_setup,
+        ),
+        Server(
+            "python-asyncio-plain",
+            17032,
+            ["python3", python_source, "off", "17032"],
+            False,
+            False,
+            "SO_KEEPALIVE, 1",
+            setup=python_setup,
+        ),
+        Server(
+            "socat-keepalive",
+            17041,
+            ["socat", "TCP-LISTEN:17041,fork,reuseaddr,keepalive,keepidle=100", "EXEC:cat"],
+            False,
+            True,
+            "keepalive,keepidle=",
+            keepidle=100,
+        ),
+        Server(
+            "socat-plain",
+            17042,
+            ["socat", "TCP-LISTEN:17042,fork,reuseaddr", "EXEC:cat"],
+            False,
+            False,
+            "keepalive,keepidle=",
+        ),
+        Server(
+            "netcat-libkeepalive",
+            17051,
+            ["nc", "-lk", "17051"],
+            True,
+            True,
+            "libkeepalive",
+            env={"LD_PRELOAD": _libkeepalive(), "KEEPIDLE": "110"},
+            keepidle=110,
+            answers=None,
+        ),
+        Server(
+            "netcat-plain",
+            17052,
+            ["nc", "-lk", "17052"],
+            False,
+            False,
+            "libkeepalive",
+            answers=None,
+            ghost=True,
+        ),
     ]
 
 
@@ -365,7 +532,7 @@ SERVERS = {server.name: server for server in servers()}
 @pytest.fixture
 def started(topology, request):
     server: Server = SERVERS[request.param]
-    program = "go" if server.argv[0].startswith(WORK) else server.argv[0]   # the Go server is built here
+    program = "go" if server.argv[0].startswith(WORK) else server.argv[0]  # the Go server is built here
     if shutil.which(program) is None and not os.path.exists(program):
         pytest.skip(f"{server.argv[0]} not installed (scripts/real-servers.sh)")
     if server.setup is not None:
@@ -373,8 +540,14 @@ def started(topology, request):
     argv = ["ip", "netns", "exec", SERVER_NS]
     if server.user:
         argv += ["runuser", "-u", server.user, "--"]
-    proc = subprocess.Popen(argv + server.argv, env=dict(os.environ, **server.env), stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        argv + server.argv,
+        env=dict(os.environ, **server.env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + START_TIMEOUT
     while not listening(server.port):
         if proc.poll() is not None:
@@ -436,7 +609,7 @@ def test_real_server(started):
     assert ids == ([("listener_without_keepalive", "high")] if expected == "without" else []), ids
     deadline = time.monotonic() + 2
     while fd_count(pids) > server_fds and time.monotonic() < deadline:
-        time.sleep(0.05)   # the server closes its side once it reads the probe's reset
+        time.sleep(0.05)  # the server closes its side once it reads the probe's reset
     assert fd_count(pids) <= server_fds, "the probe left a descriptor in the server"
     assert len(os.listdir("/proc/self/fd")) == own_fds, "the probe left a descriptor in the scanner"
 
@@ -453,20 +626,21 @@ def test_real_server(started):
                 break
             if listener["evidence"] == "accepted" or time.monotonic() > deadline:
                 break
-            time.sleep(0.2)   # a forking server (socat) hands the connection to its child first
+            time.sleep(0.2)  # a forking server (socat) hands the connection to its child first
         assert listener["verdict"] == expected, listener
         if not server.listener_keepalive:
             assert listener["evidence"] == "accepted", listener
-        accepted = [s for s in seen["sockets"]
-                    if s["state"] == "ESTABLISHED" and s["local_port"] == server.port]
+        accepted = [
+            s for s in seen["sockets"] if s["state"] == "ESTABLISHED" and s["local_port"] == server.port
+        ]
         assert accepted and {s["keepalive"] for s in accepted} == {server.accepted_keepalive}, accepted
         if server.keepidle is not None:
             assert {s["keepidle"] for s in accepted} == {server.keepidle}, accepted
-        if expected == "without":   # the hint for this program, and LD_PRELOAD advice only where it works
+        if expected == "without":  # the hint for this program, and LD_PRELOAD advice only where it works
             hint = service["hint"]
             assert server.remedy in hint, hint
             assert ("LD_PRELOAD=" in hint) == (server.remedy == "libkeepalive"), hint
-            if server.name.startswith("go"):   # a static Go binary (CGO_ENABLED=0), found from its ELF
+            if server.name.startswith("go"):  # a static Go binary (CGO_ENABLED=0), found from its ELF
                 assert "libkeepalive cannot help" in hint, hint
 
         # 4. Ghost: the client's link goes away without a FIN, then the client closes.
@@ -494,9 +668,14 @@ def test_real_server(started):
 def _start(server: Server) -> subprocess.Popen:
     if server.setup is not None:
         server.setup(WORK)
-    proc = subprocess.Popen(["ip", "netns", "exec", SERVER_NS, *server.argv],
-                            env=dict(os.environ, **server.env), stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", SERVER_NS, *server.argv],
+        env=dict(os.environ, **server.env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + START_TIMEOUT
     while not listening(server.port) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -507,10 +686,18 @@ def _start(server: Server) -> subprocess.Popen:
 def _checks(result: dict) -> dict:
     from ansible_collections.tcp.keepalive.plugins.plugin_utils._checks import evaluate_host
 
-    policy = {"expected": {"time": 600, "intvl": 60, "probes": 5}, "max_detection_time": 900,
-              "fail_on": ["high", "medium"], "require_root": True, "idle_threshold": 900}
-    raw = {"host": "real", "reach": {"ansible_facts": {"ansible_user_uid": 0, "ansible_user_id": "root"}},
-           "sockets": result}
+    policy = {
+        "expected": {"time": 600, "intvl": 60, "probes": 5},
+        "max_detection_time": 900,
+        "fail_on": ["high", "medium"],
+        "require_root": True,
+        "idle_threshold": 900,
+    }
+    raw = {
+        "host": "real",
+        "reach": {"ansible_facts": {"ansible_user_uid": 0, "ansible_user_id": "root"}},
+        "sockets": result,
+    }
     record = evaluate_host(raw, policy)
     return {check["name"]: check for check in record["checks"]}
 
@@ -526,14 +713,21 @@ def test_verify_checks_pass_a_host_whose_servers_set_keepalive_after_accept(topo
     try:
         options = {"probe_listeners": probe, "detail": 100, "idle_threshold": 900, "max_detection_time": 900}
         result = in_server_ns(lambda: scan_sockets(parse_options(options)))
-        verdicts = {s["name"]: [entry["verdict"] for entry in s["listeners"]] for s in result["services"]
-                    if s["listeners"]}
+        verdicts = {
+            s["name"]: [entry["verdict"] for entry in s["listeners"]]
+            for s in result["services"]
+            if s["listeners"]
+        }
         assert len(verdicts) == 3, verdicts
         checks = _checks(result)
         assert checks["listeners"]["status"] in ("pass", "warn"), checks["listeners"]["message"]
         assert checks["ghosts"]["status"] == "pass", checks["ghosts"]["message"]
-        assert not [f for f in result["findings"] if f["severity"] in ("high", "medium")
-                    and f["service"] in {SERVERS[n].argv[0].rsplit("/", 1)[-1] for n in names}]
+        assert not [
+            f
+            for f in result["findings"]
+            if f["severity"] in ("high", "medium")
+            and f["service"] in {SERVERS[n].argv[0].rsplit("/", 1)[-1] for n in names}
+        ]
         plain = SERVERS["node-plain"]
         procs.append(_start(plain))
         extra = client(plain.port)

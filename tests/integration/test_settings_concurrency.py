@@ -43,7 +43,11 @@ COLLECTIONS_ROOT = str(PLUGINS.parents[3])
 KEYS = ("time", "intvl", "probes")
 TARGET = "/etc/sysctl.d/60-tcp-keepalive.conf"
 SYSCTL_DIRS = (
-    "/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d"
+    "/etc/sysctl.d",
+    "/run/sysctl.d",
+    "/usr/local/lib/sysctl.d",
+    "/usr/lib/sysctl.d",
+    "/lib/sysctl.d",
 )
 LINE = re.compile(r"^net\.ipv4\.tcp_keepalive_(time|intvl|probes) = (\d+)$")
 

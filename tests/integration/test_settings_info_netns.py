@@ -79,7 +79,9 @@ def test_audit_from_the_host_reports_each_namespace(two_namespaces):
     assert findings_for(result, inodes["A"]) == []
     b_findings = findings_for(result, inodes["B"])
     assert [f for f in b_findings if f[0] != "namespace_defaults"] == [
-        ("not_expected", "time"), ("not_expected", "intvl"), ("not_expected", "probes"),
+        ("not_expected", "time"),
+        ("not_expected", "intvl"),
+        ("not_expected", "probes"),
         ("detection_time_exceeded", None),
     ]
     assert result["compliant"] is False
@@ -113,20 +115,44 @@ def test_namespace_defaults_seen_from_a_configured_namespace(two_namespaces):
 def test_module_through_ansible_inside_a_namespace(two_namespaces):
     names, inodes, _host = two_namespaces
     ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=collections_root(),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+    )
     args = json.dumps({"namespaces": "all", "expected": CONFIGURED, "max_detection_time": 750})
-    run = subprocess.run(["ip", "netns", "exec", names["A"], ansible, "localhost", "-o",
-                          "-m", "tcp.keepalive.settings_info", "-a", args],
-                         capture_output=True, text=True, env=env, check=False)
+    run = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            names["A"],
+            ansible,
+            "localhost",
+            "-o",
+            "-m",
+            "tcp.keepalive.settings_info",
+            "-a",
+            args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
-    result = json.loads(run.stdout[run.stdout.index("{"):])
+    result = json.loads(run.stdout[run.stdout.index("{") :])
     assert result["changed"] is False
     entries = by_inode(result)
     assert entries[inodes["A"]]["current"] is True and entries[inodes["A"]]["values"] == CONFIGURED
     # A itself meets the policy at runtime; B does not (and neither does the boot model: nothing persists 600)
     assert findings_for(result, inodes["B"]) == [
-        ("not_expected", "time"), ("not_expected", "intvl"), ("not_expected", "probes"),
-        ("detection_time_exceeded", None), ("namespace_defaults", None),
+        ("not_expected", "time"),
+        ("not_expected", "intvl"),
+        ("not_expected", "probes"),
+        ("detection_time_exceeded", None),
+        ("namespace_defaults", None),
     ]
     assert result["compliant"] is False

@@ -33,7 +33,7 @@ CLONE_NEWNET = 0x40000000
 PLUGINS = Path(list(plugins_pkg.__path__)[0])
 MODULE = PLUGINS / "modules" / "sockets.py"
 COLLECTIONS_ROOT = str(PLUGINS.parents[3])
-PLAIN, APP_KA = 7301, 7302   # listener without keepalive; listener whose application set it (idle 77)
+PLAIN, APP_KA = 7301, 7302  # listener without keepalive; listener whose application set it (idle 77)
 
 # The server: two listeners, accepts forever, echoes, and answers "report" on a control pipe (stdin) with
 # the options of every socket it holds, read by itself.
@@ -105,7 +105,7 @@ def in_private_netns(body, *args):
             payload = json.dumps({"error": traceback.format_exc()})
         data = payload.encode()
         while data:
-            data = data[os.write(write_fd, data):]
+            data = data[os.write(write_fd, data) :]
         os._exit(0)
     os.close(write_fd)
     chunks = []
@@ -126,8 +126,9 @@ class Lab:
     """Inside the namespace: the server process and the clients' ends of its connections."""
 
     def __init__(self, plain: int = 5, app: int = 2) -> None:
-        self.server = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, text=True)
+        self.server = subprocess.Popen(
+            [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.server.stdout.readline().strip() == "ready"
         self.clients = [socket.create_connection(("127.0.0.1", PLAIN)) for _index in range(plain)]
         self.clients += [socket.create_connection(("127.0.0.1", APP_KA)) for _index in range(app)]
@@ -153,17 +154,26 @@ class Lab:
 
 def run_module(args: dict, check: bool = False, diff: bool = False) -> dict:
     payload = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    done = subprocess.run([sys.executable, str(MODULE), json.dumps({"ANSIBLE_MODULE_ARGS": payload})],
-                          capture_output=True, text=True, timeout=120, check=False,
-                          env=dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT))
+    done = subprocess.run(
+        [sys.executable, str(MODULE), json.dumps({"ANSIBLE_MODULE_ARGS": payload})],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT),
+    )
     assert "Traceback" not in done.stderr + done.stdout, done.stderr + done.stdout
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def ss_keepalive(port: int) -> tuple[int, int]:
     """(established connections on the server side of port, how many show the keepalive timer)."""
-    out = subprocess.run(["ss", "-tnoH", "state", "established", f"( sport = :{port} )"],
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    out = subprocess.run(
+        ["ss", "-tnoH", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     return len(out), sum("timer:(keepalive" in line for line in out)
 
 
@@ -175,7 +185,7 @@ def _apply_check_then_twice() -> dict:
     try:
         pid, started = lab.server.pid, lab.start_time()
         before_ss = ss_keepalive(PLAIN)
-        args = dict(VALUES, ports=[PLAIN, APP_KA], pids=[pid])   # the server's sockets, not the clients'
+        args = dict(VALUES, ports=[PLAIN, APP_KA], pids=[pid])  # the server's sockets, not the clients'
         checked = run_module(args, check=True, diff=True)
         after_check = lab.report()
         first = run_module(args, diff=True)
@@ -187,9 +197,18 @@ def _apply_check_then_twice() -> dict:
             time.sleep(0.01)
         new_conn = [row for row in lab.report() if not row["listen"]][-1]
         alive = lab.server.poll() is None and lab.start_time() == started
-        return {"pid": pid, "checked": checked, "after_check": after_check, "first": first,
-                "after_first": after_first, "second": second, "before_ss": before_ss, "ss_after": ss_after,
-                "new_conn": new_conn, "alive": alive}
+        return {
+            "pid": pid,
+            "checked": checked,
+            "after_check": after_check,
+            "first": first,
+            "after_first": after_first,
+            "second": second,
+            "before_ss": before_ss,
+            "ss_after": ss_after,
+            "new_conn": new_conn,
+            "alive": alive,
+        }
     finally:
         lab.close()
 
@@ -210,8 +229,9 @@ def test_check_apply_idempotent_and_inherited():
             assert (row["ka"], row["idle"], row["intvl"], row["cnt"]) == (1, 2, 1, 3), row
         else:  # only_missing: the application's own keepalive (idle 77) is left as it set it
             assert row["ka"] == 1 and row["idle"] == 77, row
-    assert first["skipped_reasons"] == {"already has SO_KEEPALIVE (only_missing: true leaves what the "
-                                        "application set)": 3}, first["skipped_reasons"]
+    assert first["skipped_reasons"] == {
+        "already has SO_KEEPALIVE (only_missing: true leaves what the application set)": 3
+    }, first["skipped_reasons"]
     assert {entry["before"]["keepalive"] for entry in first["sockets"]} == {False}
     assert {entry["after"]["idle"] for entry in first["sockets"]} == {2}
     assert all(entry["pid"] == out["pid"] for entry in first["sockets"])
@@ -230,21 +250,32 @@ def _selection_cases() -> dict:
     try:
         cases = {
             "loopback_default": run_module({"ports": [PLAIN], "idle": 5}, check=True),
-            "listeners": run_module({"ports": [PLAIN], "include_loopback": True, "scope": "listeners"},
-                                    check=True),
-            "connections": run_module({"ports": [PLAIN], "include_loopback": True, "scope": "connections"},
-                                      check=True),
-            "other_pid": run_module({"pids": [os.getpid()], "ports": [PLAIN], "include_loopback": True},
-                                    check=True),
+            "listeners": run_module(
+                {"ports": [PLAIN], "include_loopback": True, "scope": "listeners"}, check=True
+            ),
+            "connections": run_module(
+                {"ports": [PLAIN], "include_loopback": True, "scope": "connections"}, check=True
+            ),
+            "other_pid": run_module(
+                {"pids": [os.getpid()], "ports": [PLAIN], "include_loopback": True}, check=True
+            ),
             "server_pid": run_module({"pids": [lab.server.pid], "include_loopback": True}, check=True),
-            "excluded": run_module({"ports": [PLAIN, APP_KA], "exclude_ports": [APP_KA],
-                                    "include_loopback": True}, check=True),
+            "excluded": run_module(
+                {"ports": [PLAIN, APP_KA], "exclude_ports": [APP_KA], "include_loopback": True}, check=True
+            ),
             "service": run_module({"services": ["python*"], "include_loopback": True}, check=True),
             "no_service": run_module({"services": ["nginx"], "include_loopback": True}, check=True),
             "too_many": run_module({"ports": [PLAIN], "include_loopback": True, "max_sockets": 3}),
-            "not_missing": run_module({"ports": [APP_KA], "pids": [lab.server.pid], "include_loopback": True,
-                                       "only_missing": False,
-                                       "idle": 9}, check=True),
+            "not_missing": run_module(
+                {
+                    "ports": [APP_KA],
+                    "pids": [lab.server.pid],
+                    "include_loopback": True,
+                    "only_missing": False,
+                    "idle": 9,
+                },
+                check=True,
+            ),
             "detail": run_module({"ports": [PLAIN], "include_loopback": True, "detail": 1}, check=True),
         }
         cases["after"] = lab.report()
@@ -263,9 +294,9 @@ def test_selection_scope_pids_services_and_limits():
     # the clients' own ends (held by the test process, remote port PLAIN) belong to another pid
     assert cases["other_pid"]["sockets_selected"] == 3 and cases["other_pid"]["sockets_changed"] == 3
     assert {entry["pid"] for entry in cases["other_pid"]["sockets"]} == {cases["child_pid"]}
-    assert cases["server_pid"]["sockets_selected"] == 6      # 2 listeners + 4 accepted
-    assert cases["server_pid"]["sockets_changed"] == 4       # the plain listener and its 3 connections
-    assert cases["excluded"]["sockets_selected"] == 4 + 3    # server + client ends of PLAIN only
+    assert cases["server_pid"]["sockets_selected"] == 6  # 2 listeners + 4 accepted
+    assert cases["server_pid"]["sockets_changed"] == 4  # the plain listener and its 3 connections
+    assert cases["excluded"]["sockets_selected"] == 4 + 3  # server + client ends of PLAIN only
     assert cases["service"]["sockets_changed"] >= 4
     assert cases["no_service"]["sockets_selected"] == 0 and cases["no_service"]["changed"] is False
     too_many = cases["too_many"]
@@ -304,10 +335,15 @@ def _bad_input() -> dict:
 def test_bad_input_named_errors_and_nothing_changed():
     cases = in_private_netns(_bad_input)
     expected_words = {
-        "no_selection": "ports, services or pids", "idle_high": "idle must be between 1 and 32767",
-        "intvl_zero": "intvl must be between 1 and 32767", "count_high": "count must be between 1 and 127",
-        "user_timeout_negative": "user_timeout", "port_range": "ports", "state": "states",
-        "off_only_missing": "only_missing", "pid_zero": "pids",
+        "no_selection": "ports, services or pids",
+        "idle_high": "idle must be between 1 and 32767",
+        "intvl_zero": "intvl must be between 1 and 32767",
+        "count_high": "count must be between 1 and 127",
+        "user_timeout_negative": "user_timeout",
+        "port_range": "ports",
+        "state": "states",
+        "off_only_missing": "only_missing",
+        "pid_zero": "pids",
     }
     for name, words in expected_words.items():
         result = cases[name]
@@ -320,8 +356,13 @@ def test_bad_input_named_errors_and_nothing_changed():
 def _destroy() -> dict:
     lab = Lab(plain=3, app=1)
     try:
-        base = {"ports": [PLAIN, APP_KA], "pids": [lab.server.pid], "include_loopback": True,
-                "destroy_ghosts": True, "scope": "connections"}
+        base = {
+            "ports": [PLAIN, APP_KA],
+            "pids": [lab.server.pid],
+            "include_loopback": True,
+            "destroy_ghosts": True,
+            "scope": "connections",
+        }
         high = run_module(dict(base, idle_threshold=86400), check=True)
         checked = run_module(dict(base, idle_threshold=0), check=True)
         ss_checked = ss_keepalive(PLAIN)
@@ -335,8 +376,15 @@ def _destroy() -> dict:
                 client_errors.append(client.recv(1) == b"")
             except OSError as exc:
                 client_errors.append(type(exc).__name__)
-        return {"high": high, "checked": checked, "ss_checked": ss_checked, "done": done, "ss_done": ss_done,
-                "client_errors": client_errors, "alive": lab.server.poll() is None}
+        return {
+            "high": high,
+            "checked": checked,
+            "ss_checked": ss_checked,
+            "done": done,
+            "ss_done": ss_done,
+            "client_errors": client_errors,
+            "alive": lab.server.poll() is None,
+        }
     finally:
         lab.close()
 
@@ -354,10 +402,12 @@ def test_destroy_ghosts():
     done = out["done"]
     assert done["sockets_destroyed"] == 3 and done["errors"] == 0, done
     assert all(entry["destroyed"] is True for entry in done["destroyed"])
-    assert out["ss_done"][0] == [0, 0]      # every plain connection gone from the kernel
-    assert out["ss_done"][1] == [1, 1]      # the keepalive one kept
-    assert all(item in (True, "ConnectionAbortedError", "ConnectionResetError", "BrokenPipeError")
-               for item in out["client_errors"]), out["client_errors"]
+    assert out["ss_done"][0] == [0, 0]  # every plain connection gone from the kernel
+    assert out["ss_done"][1] == [1, 1]  # the keepalive one kept
+    assert all(
+        item in (True, "ConnectionAbortedError", "ConnectionResetError", "BrokenPipeError")
+        for item in out["client_errors"]
+    ), out["client_errors"]
     assert out["alive"] is True
 
 
@@ -383,9 +433,14 @@ def _ptrace_denied() -> dict:
     try:
         args = {"ports": [PLAIN], "pids": [lab.server.pid], "include_loopback": True, "idle": 2}
         payload = {"ANSIBLE_MODULE_ARGS": args}
-        done = subprocess.run([sys.executable, "-c", SECCOMP_WRAPPER, str(MODULE), json.dumps(payload)],
-                              capture_output=True, text=True, timeout=120, check=False,
-                              env=dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT))
+        done = subprocess.run(
+            [sys.executable, "-c", SECCOMP_WRAPPER, str(MODULE), json.dumps(payload)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env=dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT),
+        )
         result = json.loads(done.stdout.strip().splitlines()[-1])
         return {"result": result, "after": lab.report(), "stderr": done.stderr}
     finally:
@@ -397,7 +452,7 @@ def test_no_ptrace_rights_skips_with_the_reason_and_changes_nothing():
     result = out["result"]
     assert result.get("failed") is not True, result
     assert result["changed"] is False and result["sockets_changed"] == 0, result
-    assert result["sockets_selected"] == 3            # the plain listener and its 2 connections
+    assert result["sockets_selected"] == 3  # the plain listener and its 2 connections
     assert result["skipped_reasons"] == {"no ptrace rights over the owner (pidfd_getfd: EPERM)": 3}
     assert all(row["ka"] == 0 for row in out["after"] if row["port"] == PLAIN)
 
@@ -406,8 +461,13 @@ def _other_namespace() -> dict:
     """The server in a namespace nested below the test's (its own clients, `SELF` connections to itself):
     namespaces: current must not see it, namespaces: all must change exactly its sockets."""
     command = f"ip link set lo up && exec {sys.executable} -c {shlex.quote(SERVER)}"
-    server = subprocess.Popen(["unshare", "-n", "sh", "-c", command], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=dict(os.environ, SELF="2"))
+    server = subprocess.Popen(
+        ["unshare", "-n", "sh", "-c", command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, SELF="2"),
+    )
     try:
         assert server.stdout.readline().strip() == "ready"
         args = {"ports": [PLAIN], "pids": [server.pid], "include_loopback": True, "idle": 2}
@@ -446,8 +506,9 @@ print(a.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
 
 
 def _ipv6() -> dict:
-    server = subprocess.Popen([sys.executable, "-c", V6_SERVER], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", V6_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout.readline().strip() == "ready"
         result = run_module({"ports": [7303], "pids": [server.pid], "include_loopback": True, "idle": 4})

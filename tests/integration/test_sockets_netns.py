@@ -52,7 +52,7 @@ def in_private_netns(body, *args):
             payload = json.dumps({"error": traceback.format_exc()})
         data = payload.encode()
         while data:
-            data = data[os.write(write_fd, data):]
+            data = data[os.write(write_fd, data) :]
         os._exit(0)
     os.close(write_fd)
     chunks = []
@@ -109,8 +109,12 @@ def scan_roles(raw: dict, sysctl_time: int | None = None) -> dict:
     roles = open_sockets(held)
     result = scan_sockets(parse_options(dict({"include_loopback": True}, **raw)))
     by_inode = {entry["inode"]: entry for entry in result["sockets"]}
-    return {"sockets": {role: by_inode.get(number) for role, number in roles.items()},
-            "findings": result["findings"], "summary": result["summary"], "pid": os.getpid()}
+    return {
+        "sockets": {role: by_inode.get(number) for role, number in roles.items()},
+        "findings": result["findings"],
+        "summary": result["summary"],
+        "pid": os.getpid(),
+    }
 
 
 def test_socket_options_classify_every_socket():
@@ -166,13 +170,18 @@ def idle_pairs(threshold: int, wait: float) -> dict:
     plain.sendall(b"ping")
     plain_peer.recv(4)
     time.sleep(wait)
-    result = scan_sockets(parse_options({"include_loopback": True, "idle_threshold": threshold,
-                                         "states": ["established"]}))
+    result = scan_sockets(
+        parse_options({"include_loopback": True, "idle_threshold": threshold, "states": ["established"]})
+    )
     by_inode = {entry["inode"]: entry for entry in result["sockets"]}
-    return {"plain": by_inode[inode(plain)], "plain_peer": by_inode[inode(plain_peer)],
-            "keep": by_inode[inode(keep)], "keep_peer": by_inode[inode(keep_peer)],
-            "summary": result["summary"],
-            "ids": sorted({f["id"] for f in result["findings"]})}
+    return {
+        "plain": by_inode[inode(plain)],
+        "plain_peer": by_inode[inode(plain_peer)],
+        "keep": by_inode[inode(keep)],
+        "keep_peer": by_inode[inode(keep_peer)],
+        "summary": result["summary"],
+        "ids": sorted({f["id"] for f in result["findings"]}),
+    }
 
 
 def test_idle_connection_without_keepalive_crosses_idle_threshold():
@@ -190,8 +199,9 @@ def prove(time_value: int, expected: int | None) -> dict:
     set_time(time_value)
     proof = prove_keepalive_timer(tolerance=2, expected_time=expected).as_dict()
     port = int(proof["socket"].rsplit(":", 1)[1])
-    leftovers = subprocess.run(["ss", "-tanH", f"( sport = :{port} or dport = :{port} )"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+    leftovers = subprocess.run(
+        ["ss", "-tanH", f"( sport = :{port} or dport = :{port} )"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     return {"proof": proof, "leftovers": leftovers}
 
 
@@ -210,11 +220,21 @@ def collections_root() -> str:
 
 
 def run_ansible(module: str, args: str) -> dict:
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_LOCALHOST_WARNING="false",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-               PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}")
-    done = subprocess.run(["ansible", "localhost", "-m", module, "-a", args], capture_output=True, text=True,
-                          env=env, check=False)
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=collections_root(),
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+        PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    done = subprocess.run(
+        ["ansible", "localhost", "-m", module, "-a", args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     output = json.loads(done.stdout)
     result = output["plays"][0]["tasks"][0]["hosts"]["localhost"]
     return {"result": result, "bytes": len(json.dumps(result)), "rc": done.returncode}
@@ -224,8 +244,10 @@ def modules_end_to_end() -> dict:
     set_time(45)
     held: list = []
     open_sockets(held)
-    return {"timer": run_ansible("tcp.keepalive.timer_info", "expected_time=45"),
-            "sockets": run_ansible("tcp.keepalive.sockets_info", "detail=summary include_loopback=true")}
+    return {
+        "timer": run_ansible("tcp.keepalive.timer_info", "expected_time=45"),
+        "sockets": run_ansible("tcp.keepalive.sockets_info", "detail=summary include_loopback=true"),
+    }
 
 
 def test_modules_run_through_ansible():
@@ -248,7 +270,7 @@ def test_namespaces_all_scans_other_namespaces():
         f"os.write({port_write}, str(l.getsockname()[1]).encode()); os.close({port_write})\n"
         "time.sleep(60)\n"
     )
-    command = f"ip link set lo up && exec {sys.executable} -c \"$0\""
+    command = f'ip link set lo up && exec {sys.executable} -c "$0"'
     child = subprocess.Popen(["unshare", "-n", "sh", "-c", command, script], pass_fds=(port_write,))
     os.close(port_write)
     try:
@@ -256,8 +278,11 @@ def test_namespaces_all_scans_other_namespaces():
         os.close(port_read)
         assert port, "the child namespace did not report its port"
         child_ns = os.stat(f"/proc/{child.pid}/ns/net").st_ino
-        result = scan_sockets(parse_options({"namespaces": "all", "include_loopback": True, "ports": [port],
-                                             "states": ["listen"]}))
+        result = scan_sockets(
+            parse_options(
+                {"namespaces": "all", "include_loopback": True, "ports": [port], "states": ["listen"]}
+            )
+        )
         found = [entry for entry in result["sockets"] if entry["namespace"] == child_ns]
         assert len(found) == 1, result["summary"]["namespaces"]
         assert (found[0]["keepalive"], found[0]["keepalive_source"]) == (True, "sockopt")
@@ -306,7 +331,7 @@ def test_probe_enters_another_namespace_to_judge_its_listener():
         "while True:\n"
         "    c = l.accept()[0]; c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1); held.append(c)\n"
     )
-    command = f"ip link set lo up && exec {sys.executable} -c \"$0\""
+    command = f'ip link set lo up && exec {sys.executable} -c "$0"'
     child = subprocess.Popen(["unshare", "-n", "sh", "-c", command, script], pass_fds=(port_write,))
     os.close(port_write)
     try:
@@ -314,16 +339,22 @@ def test_probe_enters_another_namespace_to_judge_its_listener():
         os.close(port_read)
         assert port, "the child namespace did not report its port"
         child_ns = os.stat(f"/proc/{child.pid}/ns/net").st_ino
-        options = {"namespaces": "all", "include_loopback": True, "ports": [port], "states": ["listen"],
-                   "detail": "full"}
+        options = {
+            "namespaces": "all",
+            "include_loopback": True,
+            "ports": [port],
+            "states": ["listen"],
+            "detail": "full",
+        }
         quiet = scan_sockets(parse_options(options))
         listener = next(e for e in quiet["sockets"] if e["namespace"] == child_ns)
         assert (listener["keepalive"], listener["listener_verdict"]) == (False, "unverified")
         probed = probe_only_in(child_ns, parse_options(dict(options, probe_listeners=True)))
         listener = next(e for e in probed["sockets"] if e["namespace"] == child_ns)
         assert (listener["listener_verdict"], listener["listener_evidence"]) == ("after_accept", "probe")
-        assert not [f for f in probed["findings"]
-                    if f["id"].startswith("listener_") and f["namespace"] == child_ns]
+        assert not [
+            f for f in probed["findings"] if f["id"].startswith("listener_") and f["namespace"] == child_ns
+        ]
         assert probed["summary"]["listeners_probed"] == 1
     finally:
         child.kill()

@@ -31,6 +31,7 @@ except ImportError:  # ansible-core < 2.19
         with mock.patch.object(basic, "_ANSIBLE_ARGS", serialized):
             yield
 
+
 # ansible-core 2.19 sends a module's warnings through Display once controller code has been imported in
 # the process (`_internal.is_controller`); tests set it False to run main() as on a managed node. Before
 # 2.19 warnings always go into the result, and there is nothing to switch: a stand-in takes the setattr.

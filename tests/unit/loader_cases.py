@@ -1,6 +1,7 @@
 """Fixed loader cases: one tree per rule the boot model follows, with what each real loader does.
 
-Used twice: tests/unit/plugins/module_utils/test__sysctl_conf_loaders.py checks the model's prediction on each tree, and
+Used twice: tests/unit/plugins/module_utils/test__sysctl_conf_loaders.py checks the model's prediction
+on each tree, and
 tests/integration/test_loader_claims.py runs the real procps-ng 4.0.2 and systemd-sysctl 252 on the same
 trees (in throw-away namespaces) and checks the same expected values. So every value below was seen from
 the real loaders, and every statement docs/troubleshooting.md makes about loader behaviour names a case.

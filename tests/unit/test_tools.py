@@ -75,14 +75,16 @@ def importer_output(contents: list[tuple[str, str]], log: str = "", documented: 
         "contents": [{"content_type": kind, "name": name} for kind, name in contents],
         "docs_blob": {
             "contents": [
-                {"content_type": kind, "content_name": name, "doc_strings": docs}
-                for kind, name in contents
+                {"content_type": kind, "content_name": name, "doc_strings": docs} for kind, name in contents
             ]
         },
     }
     return (
-        "Importing with galaxy-importer 0.4.44\n" + log + "Importer processing completed successfully\n"
-        + json.dumps(result, indent=2) + "\n"
+        "Importing with galaxy-importer 0.4.44\n"
+        + log
+        + "Importer processing completed successfully\n"
+        + json.dumps(result, indent=2)
+        + "\n"
     )
 
 
@@ -112,8 +114,13 @@ def test_the_get_pip_stand_in_goes_where_ansible_test_looks(tmp_path):
 def test_a_complete_module_page_from_the_installed_copy_passes_and_gaps_are_named():
     release = load("release_checks")
     page = {
-        "doc": {"filename": "/inst/plugins/modules/m.py", "short_description": "s", "description": ["d"],
-                "author": ["a"], "options": {"x": {"description": "x"}}},
+        "doc": {
+            "filename": "/inst/plugins/modules/m.py",
+            "short_description": "s",
+            "description": ["d"],
+            "author": ["a"],
+            "options": {"x": {"description": "x"}},
+        },
         "examples": "- m:",
         "return": {"r": {}},
     }

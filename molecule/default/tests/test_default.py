@@ -42,7 +42,12 @@ def test_file_is_root_owned_and_world_readable(node):
 def _run_converge(node, *args: str) -> subprocess.CompletedProcess:
     """Run this scenario's converge.yml against the node again, with extra ansible-playbook arguments."""
     command = [
-        "ansible-playbook", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", node.name, *args,
+        "ansible-playbook",
+        "--inventory",
+        os.environ["MOLECULE_INVENTORY_FILE"],
+        "--limit",
+        node.name,
+        *args,
         str(Path(__file__).resolve().parents[1] / "converge.yml"),
     ]
     return subprocess.run(command, capture_output=True, text=True, check=False)

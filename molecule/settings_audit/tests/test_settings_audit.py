@@ -148,8 +148,10 @@ def test_before_values_and_definitions(saved):
     assert {key: settings[key]["drift"] for key in KEYS} == {"time": True, "intvl": True, "probes": False}
     assert settings["time"]["boot_source"] == {"file": TUNING, "line": tuning_time}
     assert settings["intvl"]["boot_source"] == settings["probes"]["boot_source"] == "kernel_default"
-    time_defs = [(d["file"], d["line"], d["int_value"], d["wins"], d["overridden_by"])
-                 for d in settings["time"]["definitions"]]
+    time_defs = [
+        (d["file"], d["line"], d["int_value"], d["wins"], d["overridden_by"])
+        for d in settings["time"]["definitions"]
+    ]
     assert time_defs == [
         (APP, app_time, 600, False, {"file": TUNING, "line": tuning_time}),
         (TUNING, tuning_time, 1800, True, None),
@@ -211,15 +213,18 @@ def test_after_values_and_definitions(saved):
     result = phase["result"]
     settings = result["settings"]
     app_time = line_of(phase, APP, "net.ipv4.tcp_keepalive_time = 600")
-    role_lines = {key: line_of(phase, ROLE_FILE, f"net.ipv4.tcp_keepalive_{key} = {ROLE_VALUES[key]}")
-                  for key in KEYS}
+    role_lines = {
+        key: line_of(phase, ROLE_FILE, f"net.ipv4.tcp_keepalive_{key} = {ROLE_VALUES[key]}") for key in KEYS
+    }
     assert result["loader"]["name"] == "procps"
     for key in KEYS:
         assert settings[key]["runtime"] == settings[key]["boot"] == ROLE_VALUES[key]
         assert settings[key]["drift"] is False
         assert settings[key]["boot_source"] == {"file": ROLE_FILE, "line": role_lines[key]}
-    time_defs = [(d["file"], d["line"], d["int_value"], d["wins"], d["overridden_by"])
-                 for d in settings["time"]["definitions"]]
+    time_defs = [
+        (d["file"], d["line"], d["int_value"], d["wins"], d["overridden_by"])
+        for d in settings["time"]["definitions"]
+    ]
     assert time_defs == [
         (APP, app_time, 600, False, {"file": ROLE_FILE, "line": role_lines["time"]}),
         (ROLE_FILE, role_lines["time"], 600, True, None),
@@ -250,8 +255,14 @@ def test_after_findings_only_what_the_role_does_not_own(saved):
 def test_fixed_findings_are_gone(saved):
     before = {f["id"] for f in saved["before"]["result"]["findings"]}
     after = {f["id"] for f in saved["after"]["result"]["findings"]}
-    assert before - after == {"drift", "not_persisted", "conflicting_definitions", "not_expected",
-                              "detection_time_exceeded", "overridden_at_boot"}
+    assert before - after == {
+        "drift",
+        "not_persisted",
+        "conflicting_definitions",
+        "not_expected",
+        "detection_time_exceeded",
+        "overridden_at_boot",
+    }
     assert after <= before
     assert (saved["before"]["result"]["compliant"], saved["after"]["result"]["compliant"]) == (False, True)
 
@@ -260,8 +271,10 @@ def test_boot_prediction_matches_the_real_loader_after_restart(host, saved):
     """Last: `docker restart` (fresh namespace at 7200/75/9), then the real procps loader restricted to our
     keys must produce exactly the boot values the after-audit predicted."""
     subprocess.run(["docker", "restart", "-t", "0", HOST], check=True, capture_output=True)
-    read = "cat /proc/sys/net/ipv4/tcp_keepalive_time /proc/sys/net/ipv4/tcp_keepalive_intvl " \
-           "/proc/sys/net/ipv4/tcp_keepalive_probes"
+    read = (
+        "cat /proc/sys/net/ipv4/tcp_keepalive_time /proc/sys/net/ipv4/tcp_keepalive_intvl "
+        "/proc/sys/net/ipv4/tcp_keepalive_probes"
+    )
     fresh = host.run(read)
     assert fresh.rc == 0 and fresh.stdout.split() == ["7200", "75", "9"], fresh.stdout
     loaded = host.run("sysctl --pattern '^-?/?net[./]ipv4[./]tcp_keepalive_' --system")

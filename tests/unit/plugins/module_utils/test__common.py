@@ -17,8 +17,21 @@ DOCKER_ID = "16a2e1a9bacaf9e2cef566b8204f0790d7337b19f2747c56bd6740695a23f6d5"
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("600", 600), (" 600 ", 600), ("0600", 600), ("+5", 5), ("-3", -3), (42, 42),
-     ("", None), ("+", None), ("6e2", None), ("1.5", None), (True, None), (None, None), ("٣", None)],
+    [
+        ("600", 600),
+        (" 600 ", 600),
+        ("0600", 600),
+        ("+5", 5),
+        ("-3", -3),
+        (42, 42),
+        ("", None),
+        ("+", None),
+        ("6e2", None),
+        ("1.5", None),
+        (True, None),
+        (None, None),
+        ("٣", None),
+    ],
 )
 def test_parse_int_reads_user_input_as_decimal(raw, expected):
     assert parse_int(raw) == expected
@@ -48,8 +61,7 @@ def test_cgroup_v2_docker_scope_gives_container_not_unit():
 
 
 def test_cgroup_v1_hybrid_docker_path():
-    text = (f"12:net_cls,net_prio:/docker/{DOCKER_ID}\n"
-            f"1:name=systemd:/docker/{DOCKER_ID}\n0::/\n")
+    text = f"12:net_cls,net_prio:/docker/{DOCKER_ID}\n1:name=systemd:/docker/{DOCKER_ID}\n0::/\n"
     info = parse_cgroup(text)
     assert info.container_id == DOCKER_ID
     assert info.paths["net_cls,net_prio"] == f"/docker/{DOCKER_ID}"

@@ -9,16 +9,18 @@ import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils import _netns
 
 DOCKER_ID = "a" * 64
-MOUNTINFO = "\n".join([
-    "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw",
-    "93 27 254:0 /run/netns /run/netns rw,relatime shared:6 - ext4 /dev/vda rw",
-    "94 93 0:4 net:[3000] /run/netns/blue rw shared:7 - nsfs nsfs rw",
-    "95 93 0:4 net:[3001] /run/netns/with\\040space rw shared:8 - nsfs nsfs rw",
-    "96 27 0:4 net:[2000] /run/docker/netns/0123abcd rw - nsfs nsfs rw",
-    "97 27 0:4 mnt:[5000] /run/some-mnt-ns rw - nsfs nsfs rw",
-    "98 27 0:4 net:[3000] /var/run/alias-of-blue rw - nsfs nsfs rw",
-    "",
-])
+MOUNTINFO = "\n".join(
+    [
+        "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw",
+        "93 27 254:0 /run/netns /run/netns rw,relatime shared:6 - ext4 /dev/vda rw",
+        "94 93 0:4 net:[3000] /run/netns/blue rw shared:7 - nsfs nsfs rw",
+        "95 93 0:4 net:[3001] /run/netns/with\\040space rw shared:8 - nsfs nsfs rw",
+        "96 27 0:4 net:[2000] /run/docker/netns/0123abcd rw - nsfs nsfs rw",
+        "97 27 0:4 mnt:[5000] /run/some-mnt-ns rw - nsfs nsfs rw",
+        "98 27 0:4 net:[3000] /var/run/alias-of-blue rw - nsfs nsfs rw",
+        "",
+    ]
+)
 
 
 def _proc(root, pid, inode, comm="app", ppid=1, cgroup="0::/\n"):
@@ -77,7 +79,10 @@ def test_list_namespaces_on_fixture_tree(tree):
         {"pid": 101, "comm": "nginx", "container_id": None, "systemd_unit": "nginx.service"},
     ]
     assert container.processes[0].as_dict() == {
-        "pid": 200, "comm": "my app) x", "container_id": DOCKER_ID, "systemd_unit": None,
+        "pid": 200,
+        "comm": "my app) x",
+        "container_id": DOCKER_ID,
+        "systemd_unit": None,
     }
     assert container.mounts == ["/run/docker/netns/0123abcd"] and container.names == []
     assert blue.processes == [] and blue.names == ["blue"]

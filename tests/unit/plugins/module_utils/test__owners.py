@@ -18,8 +18,9 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._owners import (
 CONTAINER = "a" * 64
 
 
-def make_process(root: Path, pid: int, fds: dict, comm: str = "", cmdline: str = "", exe: str = "",
-                 cgroup: str = "") -> None:
+def make_process(
+    root: Path, pid: int, fds: dict, comm: str = "", cmdline: str = "", exe: str = "", cgroup: str = ""
+) -> None:
     base = root / "proc" / str(pid)
     (base / "fd").mkdir(parents=True)
     for fd, target in fds.items():
@@ -37,8 +38,8 @@ def make_process(root: Path, pid: int, fds: dict, comm: str = "", cmdline: str =
 def test_scan_maps_socket_inodes_to_every_holder(tmp_path):
     make_process(tmp_path, 100, {3: "socket:[555]", 4: "/dev/null", 5: "pipe:[9]", 6: "socket:[777]"})
     make_process(tmp_path, 200, {7: "socket:[555]"})
-    (tmp_path / "proc" / "300").mkdir()           # exited: no fd directory any more
-    (tmp_path / "proc" / "self").mkdir()          # not a pid
+    (tmp_path / "proc" / "300").mkdir()  # exited: no fd directory any more
+    (tmp_path / "proc" / "self").mkdir()  # not a pid
     owners = scan_socket_fds(str(tmp_path))
     found = {inode: sorted(holders) for inode, holders in owners.items()}
     assert found == {555: [(100, 3), (200, 7)], 777: [(100, 6)]}
@@ -57,16 +58,29 @@ def test_scan_of_a_missing_proc_is_empty(tmp_path):
 
 
 def test_read_process_details_and_cgroup(tmp_path):
-    make_process(tmp_path, 812, {}, comm="sshd", cmdline="sshd: /usr/sbin/sshd -D", exe="/usr/sbin/sshd",
-                 cgroup="0::/system.slice/ssh.service\n")
-    make_process(tmp_path, 900, {}, comm="redis-server",
-                 cgroup=f"0::/system.slice/docker-{CONTAINER}.scope\n")
+    make_process(
+        tmp_path,
+        812,
+        {},
+        comm="sshd",
+        cmdline="sshd: /usr/sbin/sshd -D",
+        exe="/usr/sbin/sshd",
+        cgroup="0::/system.slice/ssh.service\n",
+    )
+    make_process(
+        tmp_path, 900, {}, comm="redis-server", cgroup=f"0::/system.slice/docker-{CONTAINER}.scope\n"
+    )
     sshd = read_process(812, str(tmp_path))
     assert (sshd.comm, sshd.exe, sshd.unit) == ("sshd", "/usr/sbin/sshd", "ssh.service")
     assert sshd.container_id is None
     assert sshd.cmdline == "sshd: /usr/sbin/sshd -D"
-    assert sshd.as_dict(fd=4) == {"pid": 812, "comm": "sshd", "exe": "/usr/sbin/sshd",
-                                  "cmdline": "sshd: /usr/sbin/sshd -D", "fd": 4}
+    assert sshd.as_dict(fd=4) == {
+        "pid": 812,
+        "comm": "sshd",
+        "exe": "/usr/sbin/sshd",
+        "cmdline": "sshd: /usr/sbin/sshd -D",
+        "fd": 4,
+    }
     redis = read_process(900, str(tmp_path))
     assert redis.container_id == CONTAINER and redis.exe is None
 

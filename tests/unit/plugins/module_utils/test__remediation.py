@@ -49,8 +49,9 @@ def elf(path: Path, interp: bool, sections: tuple[bytes, ...] = ()) -> str:
     shoff = strtab_off + len(names)
     shnum = 1 + len(sections) + 1
     header = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
-    header += struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0, phoff, shoff, 0, 64, phentsize, phnum, shentsize,
-                          shnum, shnum - 1)
+    header += struct.pack(
+        "<HHIQQQIHHHHHH", 2, 62, 1, 0, phoff, shoff, 0, 64, phentsize, phnum, shentsize, shnum, shnum - 1
+    )
     program = struct.pack("<IIQQQQQQ", 1, 5, 0, 0, 0, 0, 0, 0)
     if interp:
         program += struct.pack("<IIQQQQQQ", 3, 4, 0, 0, 0, 0, 0, 0)
@@ -81,8 +82,14 @@ def test_elf_facts_on_crafted_binaries(tmp_path):
 def test_elf_facts_on_this_hosts_binaries():
     ls = elf_facts(shutil.which("ls"))
     assert ls.elf and not ls.static and not ls.go
-    go_binary = next((path for path in ("/usr/bin/containerd", "/usr/bin/runc", "/usr/bin/dockerd")
-                      if os.path.exists(path)), None)
+    go_binary = next(
+        (
+            path
+            for path in ("/usr/bin/containerd", "/usr/bin/runc", "/usr/bin/dockerd")
+            if os.path.exists(path)
+        ),
+        None,
+    )
     if go_binary is None:
         pytest.skip("no Go binary on this host")
     assert elf_facts(go_binary).go
@@ -96,17 +103,20 @@ def proc_with_exe(root: Path, pid: int, target: str, comm: str) -> None:
     (base / "comm").write_text(comm + "\n")
 
 
-@pytest.mark.parametrize(("comm", "exe", "expected"), [
-    ("postgres", "/usr/lib/postgresql/15/bin/postgres", "postgresql"),
-    ("mariadbd", "/usr/sbin/mariadbd", "mariadb"),
-    ("socat", "/usr/bin/socat", "socat"),
-    ("node", "/usr/bin/node", "node"),
-    ("nodejs", "/usr/bin/nodejs", "node"),
-    ("java", "/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "java"),
-    ("python3", "/usr/bin/python3.11", "python"),
-    ("sshd", "/usr/sbin/sshd", "openssh"),
-    ("systemd", "/usr/lib/systemd/systemd", "systemd_socket"),
-])
+@pytest.mark.parametrize(
+    ("comm", "exe", "expected"),
+    [
+        ("postgres", "/usr/lib/postgresql/15/bin/postgres", "postgresql"),
+        ("mariadbd", "/usr/sbin/mariadbd", "mariadb"),
+        ("socat", "/usr/bin/socat", "socat"),
+        ("node", "/usr/bin/node", "node"),
+        ("nodejs", "/usr/bin/nodejs", "node"),
+        ("java", "/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "java"),
+        ("python3", "/usr/bin/python3.11", "python"),
+        ("sshd", "/usr/sbin/sshd", "openssh"),
+        ("systemd", "/usr/lib/systemd/systemd", "systemd_socket"),
+    ],
+)
 def test_daemons_and_runtimes_by_name(comm, exe, expected):
     assert remedy_for(comm, exe, None).id == expected
 
@@ -130,4 +140,5 @@ def test_hint_says_already_on_where_the_daemon_does_it(tmp_path):
     proc_with_exe(tmp_path, 50, "/usr/bin/nc.openbsd", "nc")
     (tmp_path / "proc" / "50" / "maps").write_text("7f00-7f01 r-xp 0 08:01 12 /usr/lib/libkeepalive.so\n")
     assert hint_for(REMEDY_BY_ID["libkeepalive"], False, 50, str(tmp_path)).startswith(
-        "libkeepalive is already preloaded")
+        "libkeepalive is already preloaded"
+    )

@@ -69,7 +69,7 @@ def test_keepalive_expiry_follows_namespace_time_and_per_socket_keepidle():
 def test_parsing_chunk_by_chunk_gives_the_same_sockets():
     offset, parsed, done = 0, [], False
     for size in TRUTH["chunks"]:
-        batch, done = parse_messages(DUMP[offset:offset + size])
+        batch, done = parse_messages(DUMP[offset : offset + size])
         parsed.extend(batch)
         offset += size
     assert done is True

@@ -82,8 +82,13 @@ def scan(root: Path, sockets: list | None = None, reader=None, resampler=None, *
     def source(_context, mask, _keep):
         return [sock for sock in sockets if mask & (1 << sock.state)]
 
-    runner = Scan(options, root=str(root), reader=reader, socket_source=source,
-                  resampler=resampler or (lambda _context, _socks: {}))
+    runner = Scan(
+        options,
+        root=str(root),
+        reader=reader,
+        socket_source=source,
+        resampler=resampler or (lambda _context, _socks: {}),
+    )
     runner.run([context])
     return runner.result()
 
@@ -103,6 +108,7 @@ def root(tmp_path):
 
 
 # ---- classification ---------------------------------------------------------------------------------
+
 
 def test_timer_alone_classifies_connections_and_leaves_listeners_unknown(root):
     result = scan(root)
@@ -128,12 +134,14 @@ def test_keepalive_seen_by_timer_assumes_the_namespace_values(root):
 
 
 def test_socket_options_are_authoritative(root):
-    reader = FakeReader({
-        INODE["listener_plain6"]: SockOpts(False, 600, 30, 5, 0),
-        INODE["listener_keepalive"]: SockOpts(True, 600, 30, 5, 0),
-        INODE["client_keepidle6"]: SockOpts(True, 45, 10, 4, 0),
-        INODE["accepted_inherits"]: SockOpts(True, 600, 30, 5, 20000),
-    })
+    reader = FakeReader(
+        {
+            INODE["listener_plain6"]: SockOpts(False, 600, 30, 5, 0),
+            INODE["listener_keepalive"]: SockOpts(True, 600, 30, 5, 0),
+            INODE["client_keepidle6"]: SockOpts(True, 45, 10, 4, 0),
+            INODE["accepted_inherits"]: SockOpts(True, 600, 30, 5, 20000),
+        }
+    )
     result = scan(root, reader=reader)
     sockets = by_inode(result)
     assert sockets[INODE["listener_plain6"]]["keepalive"] is False
@@ -167,16 +175,26 @@ def test_always_reads_every_socket_and_reports_unreadable_ones(root):
 
 def test_sockets_without_a_visible_owner_are_not_read(tmp_path):
     reader = FakeReader({})
-    result = scan(tmp_path, reader=reader)   # empty /proc: nobody owns anything
+    result = scan(tmp_path, reader=reader)  # empty /proc: nobody owns anything
     assert reader.calls == []
     assert result["summary"]["socket_options"]["skipped"]["no owning process visible"] == 4
     assert [s["name"] for s in result["services"]] == ["(no owner visible)"]
 
 
-@pytest.mark.parametrize(("timer", "state", "expected"), [
-    (2, 1, True), (0, 1, False), (1, 1, "unknown"), (4, 8, "unknown"), (2, 8, True), (0, 8, False),
-    (0, 10, "unknown"), (2, 5, "unknown"), (0, 2, "unknown"),
-])
+@pytest.mark.parametrize(
+    ("timer", "state", "expected"),
+    [
+        (2, 1, True),
+        (0, 1, False),
+        (1, 1, "unknown"),
+        (4, 8, "unknown"),
+        (2, 8, True),
+        (0, 8, False),
+        (0, 10, "unknown"),
+        (2, 5, "unknown"),
+        (0, 2, "unknown"),
+    ],
+)
 def test_timer_verdict_table(timer, state, expected):
     sock = RECORDED[0]._replace(timer=timer, state=state)
     assert timer_verdict(sock).keepalive == expected
@@ -199,6 +217,7 @@ def test_masked_timer_is_resampled_once(root):
 
 
 # ---- ghosts, findings, services ---------------------------------------------------------------------
+
 
 def test_idle_connections_without_keepalive_become_ghost_candidates(root):
     result = scan(root, idle_threshold=0)
@@ -234,6 +253,7 @@ def test_max_detection_time_finding(root):
 
 
 # ---- filters and detail -----------------------------------------------------------------------------
+
 
 def test_loopback_is_left_out_by_default(root):
     assert scan(root, include_loopback=False)["summary"]["sockets"] == 0
@@ -287,31 +307,35 @@ def test_summary_stays_small_at_100000_sockets(tmp_path):
 
 # ---- options and module -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ({"states": ["ESTABLISHED", "BOGUS"]}, "unknown TCP state(s) BOGUS"),
-    ({"states": ["ESTABLISHED", None]}, "states: an element is empty or null"),
-    ({"ports": [0]}, "out of range"),
-    ({"exclude_ports": [70000]}, "out of range"),
-    ({"ports": ["ssh"]}, "not a port number"),
-    ({"detail": "lots"}, "detail must be"),
-    ({"detail": -1}, "detail: a socket cap must be between 0 and 20000"),
-    ({"detail": 10**30}, "detail: a socket cap must be between 0 and 20000"),
-    ({"detail": 1.5}, "detail must be 'full', 'summary' or a number"),
-    ({"idle_threshold": -5}, "idle_threshold must be between 0 and 4294967 seconds"),
-    ({"idle_threshold": 10**30}, "idle_threshold must be between 0 and 4294967 seconds"),
-    ({"max_detection_time": 10**30}, "max_detection_time must be between 0 and 4194176 seconds"),
-    ({"max_detection_time": "1e3"}, "max_detection_time must be a whole number"),
-    ({"services": [None]}, "services: element 1 is None"),
-    ({"services": [""]}, "services: element 1 is empty"),
-    ({"services": ["nginx", {}]}, "services: element 2 is {}"),
-    ({"services": ["{}"]}, "services: element 1 '{}' is a mapping"),
-    ({"exclude_services": ["ngi\x00nx"]}, "exclude_services: element 1 .* contains a NUL"),
-    ({"include_loopback": "yes"}, "include_loopback must be true or false"),
-    ({"probe_listeners": 1}, "probe_listeners must be true or false"),
-    ({"namespaces": "some"}, "namespaces must be one of"),
-    ({"read_socket_options": "maybe"}, "read_socket_options must be one of"),
-    ({"services": {"a": 1}}, "services must be a list"),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"states": ["ESTABLISHED", "BOGUS"]}, "unknown TCP state(s) BOGUS"),
+        ({"states": ["ESTABLISHED", None]}, "states: an element is empty or null"),
+        ({"ports": [0]}, "out of range"),
+        ({"exclude_ports": [70000]}, "out of range"),
+        ({"ports": ["ssh"]}, "not a port number"),
+        ({"detail": "lots"}, "detail must be"),
+        ({"detail": -1}, "detail: a socket cap must be between 0 and 20000"),
+        ({"detail": 10**30}, "detail: a socket cap must be between 0 and 20000"),
+        ({"detail": 1.5}, "detail must be 'full', 'summary' or a number"),
+        ({"idle_threshold": -5}, "idle_threshold must be between 0 and 4294967 seconds"),
+        ({"idle_threshold": 10**30}, "idle_threshold must be between 0 and 4294967 seconds"),
+        ({"max_detection_time": 10**30}, "max_detection_time must be between 0 and 4194176 seconds"),
+        ({"max_detection_time": "1e3"}, "max_detection_time must be a whole number"),
+        ({"services": [None]}, "services: element 1 is None"),
+        ({"services": [""]}, "services: element 1 is empty"),
+        ({"services": ["nginx", {}]}, "services: element 2 is {}"),
+        ({"services": ["{}"]}, "services: element 1 '{}' is a mapping"),
+        ({"exclude_services": ["ngi\x00nx"]}, "exclude_services: element 1 .* contains a NUL"),
+        ({"include_loopback": "yes"}, "include_loopback must be true or false"),
+        ({"probe_listeners": 1}, "probe_listeners must be true or false"),
+        ({"namespaces": "some"}, "namespaces must be one of"),
+        ({"read_socket_options": "maybe"}, "read_socket_options must be one of"),
+        ({"services": {"a": 1}}, "services must be a list"),
+    ],
+)
 def test_bad_options_say_what_is_wrong(raw, message):
     with pytest.raises(OptionError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_options(raw)
@@ -327,29 +351,35 @@ def test_option_defaults_and_all_states():
     assert parse_options({"states": ["close-wait"]}).states == ("CLOSE_WAIT",)
 
 
-@pytest.mark.parametrize(("idle", "intvl", "cnt", "user_timeout_ms", "expected"), [
-    (7200, 75, 9, 0, 7875),
-    (40, 15, 9, 1000, 55),          # below the first tick after one probe: that tick
-    (40, 15, 9, 100_000, 100),      # 40 + 4 * 15
-    (40, 15, 9, 101_000, 115),      # next tick
-    (40, 15, 2, 300_000, 310),      # 40 + 18 * 15: user timeout replaces the probe count, even upwards
-])
+@pytest.mark.parametrize(
+    ("idle", "intvl", "cnt", "user_timeout_ms", "expected"),
+    [
+        (7200, 75, 9, 0, 7875),
+        (40, 15, 9, 1000, 55),  # below the first tick after one probe: that tick
+        (40, 15, 9, 100_000, 100),  # 40 + 4 * 15
+        (40, 15, 9, 101_000, 115),  # next tick
+        (40, 15, 2, 300_000, 310),  # 40 + 18 * 15: user timeout replaces the probe count, even upwards
+    ],
+)
 def test_effective_detection_time(idle, intvl, cnt, user_timeout_ms, expected):
     assert effective_detection_time(idle, intvl, cnt, user_timeout_ms) == expected
 
 
-@pytest.mark.parametrize(("comm", "exe", "pid", "needle"), [
-    ("sshd", "/usr/sbin/sshd", 800, "ClientAliveInterval"),
-    ("nginx", "/usr/sbin/nginx", 900, "so_keepalive=on"),
-    ("haproxy", "/usr/sbin/haproxy", 901, "option clitcpka"),
-    ("redis-server", "/usr/bin/redis-server", 902, "tcp-keepalive"),
-    ("postgres", "/usr/lib/postgresql/15/bin/postgres", 903, "tcp_keepalives_idle"),
-    ("mariadbd", "/usr/sbin/mariadbd", 904, "tcp_keepalive_time"),
-    ("java", "/usr/lib/jvm/bin/java", 905, "ExtendedSocketOptions"),
-    ("systemd", "/usr/lib/systemd/systemd", 1, "KeepAlive=yes"),
-    ("worker", "/usr/sbin/mysqld", 906, "MySQL"),            # matched by executable name
-    ("myapp", "/opt/myapp", 907, "LD_PRELOAD=libkeepalive.so"),
-])
+@pytest.mark.parametrize(
+    ("comm", "exe", "pid", "needle"),
+    [
+        ("sshd", "/usr/sbin/sshd", 800, "ClientAliveInterval"),
+        ("nginx", "/usr/sbin/nginx", 900, "so_keepalive=on"),
+        ("haproxy", "/usr/sbin/haproxy", 901, "option clitcpka"),
+        ("redis-server", "/usr/bin/redis-server", 902, "tcp-keepalive"),
+        ("postgres", "/usr/lib/postgresql/15/bin/postgres", 903, "tcp_keepalives_idle"),
+        ("mariadbd", "/usr/sbin/mariadbd", 904, "tcp_keepalive_time"),
+        ("java", "/usr/lib/jvm/bin/java", 905, "ExtendedSocketOptions"),
+        ("systemd", "/usr/lib/systemd/systemd", 1, "KeepAlive=yes"),
+        ("worker", "/usr/sbin/mysqld", 906, "MySQL"),  # matched by executable name
+        ("myapp", "/opt/myapp", 907, "LD_PRELOAD=libkeepalive.so"),
+    ],
+)
 def test_remediation_hints(comm, exe, pid, needle):
     assert needle in remediation_hint(comm, exe, pid)
 
@@ -397,8 +427,10 @@ def test_without_sock_diag_the_scan_reads_proc_net_tcp(root, monkeypatch):
     ipv4.mkdir(parents=True)
     for key, value in SYSCTLS.items():
         (ipv4 / f"tcp_keepalive_{key}").write_text(f"{value}\n")
-    result = _sockets.scan_sockets(parse_options({"include_loopback": True, "read_socket_options": "never",
-                                                  "idle_threshold": 0}), root=str(root))
+    result = _sockets.scan_sockets(
+        parse_options({"include_loopback": True, "read_socket_options": "never", "idle_threshold": 0}),
+        root=str(root),
+    )
     summary = result["summary"]
     assert summary["method"] == "proc" and summary["sockets"] == len(INODE)
     assert summary["namespaces"][0]["sysctls"] == SYSCTLS
@@ -412,8 +444,9 @@ def test_without_sock_diag_the_scan_reads_proc_net_tcp(root, monkeypatch):
 
 
 def test_owner_in_a_net_cls_cgroup_is_never_duplicated(root):
-    (root / "proc" / "30" / "cgroup").write_text("3:net_cls,net_prio:/kubepods/besteffort/pod1\n"
-                                                 "0::/system.slice/app.service\n")
+    (root / "proc" / "30" / "cgroup").write_text(
+        "3:net_cls,net_prio:/kubepods/besteffort/pod1\n0::/system.slice/app.service\n"
+    )
     reader = FakeReader({inode: SockOpts(True, 600, 30, 5, 0) for inode in INODE.values()})
     result = scan(root, reader=reader, read_socket_options="always")
     java = {INODE[role] for role in OWNERS[30][2]}
@@ -421,7 +454,7 @@ def test_owner_in_a_net_cls_cgroup_is_never_duplicated(root):
     sockets = by_inode(result)
     for number in java:
         assert "net_cls" in sockets[number]["socket_options_skipped"]
-    assert sockets[INODE["listener_plain6"]]["keepalive"] == "unknown"   # timer only for a listener
+    assert sockets[INODE["listener_plain6"]]["keepalive"] == "unknown"  # timer only for a listener
     assert sockets[INODE["accepted_inherits"]]["keepalive_source"] == "sockopt"  # others still read
 
 
@@ -438,14 +471,18 @@ def test_inspector_in_a_net_cls_cgroup_reads_nothing(root):
 
 # ---- listeners judged from evidence -------------------------------------------------------------------
 
+
 def _options_reader(keepalive_accepted: bool) -> FakeReader:
     """The IPv6 listener without SO_KEEPALIVE, its accepted connection with or without it (after accept)."""
-    return FakeReader({
-        INODE["listener_plain6"]: SockOpts(False, None, None, None, 0),
-        INODE["listener_keepalive"]: SockOpts(True, 600, 30, 5, 0),
-        INODE["accepted_plain6"]: (SockOpts(True, 15, 15, 9, 0) if keepalive_accepted
-                                   else SockOpts(False, None, None, None, 0)),
-    })
+    return FakeReader(
+        {
+            INODE["listener_plain6"]: SockOpts(False, None, None, None, 0),
+            INODE["listener_keepalive"]: SockOpts(True, 600, 30, 5, 0),
+            INODE["accepted_plain6"]: (
+                SockOpts(True, 15, 15, 9, 0) if keepalive_accepted else SockOpts(False, None, None, None, 0)
+            ),
+        }
+    )
 
 
 def listener_of(result: dict, role: str = "listener_plain6") -> dict:
@@ -455,7 +492,7 @@ def listener_of(result: dict, role: str = "listener_plain6") -> dict:
 def test_listener_that_sets_keepalive_after_accept_is_fine(root):
     result = scan(root, reader=_options_reader(True), read_socket_options="always")
     entry = listener_of(result)
-    assert entry["keepalive"] is False   # the listening socket itself, as read
+    assert entry["keepalive"] is False  # the listening socket itself, as read
     assert (entry["listener_verdict"], entry["listener_evidence"]) == ("after_accept", "accepted")
     assert not [f for f in result["findings"] if f["id"].startswith("listener_")]
     app = {s["name"]: s for s in result["services"]}["app.service"]
@@ -484,11 +521,14 @@ def test_listener_without_visible_connections_is_unverified_never_high(root):
     assert result["summary"]["listeners_probed"] == 0
 
 
-@pytest.mark.parametrize(("probe_says", "verdict", "finding"), [
-    (True, "after_accept", None),
-    (False, "without", "listener_without_keepalive"),
-    ("unknown", "unverified", "listener_keepalive_unverified"),
-])
+@pytest.mark.parametrize(
+    ("probe_says", "verdict", "finding"),
+    [
+        (True, "after_accept", None),
+        (False, "without", "listener_without_keepalive"),
+        ("unknown", "unverified", "listener_keepalive_unverified"),
+    ],
+)
 def test_probe_decides_where_no_connection_is_visible(root, probe_says, verdict, finding):
     from ansible_collections.tcp.keepalive.plugins.module_utils._probe import ProbeResult
 
@@ -496,18 +536,27 @@ def test_probe_decides_where_no_connection_is_visible(root, probe_says, verdict,
 
     def prober(context, listener, pids, reader, root_path):
         probed.append((listener.inode, pids))
-        return ProbeResult(probe_says, "sockopt" if probe_says != "unknown" else None,
-                           error=None if probe_says != "unknown" else "refused")
+        return ProbeResult(
+            probe_says,
+            "sockopt" if probe_says != "unknown" else None,
+            error=None if probe_says != "unknown" else "refused",
+        )
 
     sockets = [s for s in RECORDED if s.inode != INODE["accepted_plain6"]]
-    options = parse_options({"include_loopback": True, "probe_listeners": True,
-                             "read_socket_options": "always"})
-    runner = Scan(options, root=str(root), reader=_options_reader(False),
-                  socket_source=lambda _c, mask, _k: [s for s in sockets if mask & (1 << s.state)],
-                  resampler=lambda _c, _s: {}, prober=prober)
+    options = parse_options(
+        {"include_loopback": True, "probe_listeners": True, "read_socket_options": "always"}
+    )
+    runner = Scan(
+        options,
+        root=str(root),
+        reader=_options_reader(False),
+        socket_source=lambda _c, mask, _k: [s for s in sockets if mask & (1 << s.state)],
+        resampler=lambda _c, _s: {},
+        prober=prober,
+    )
     runner.run([NamespaceContext(inode=CONTEXT_INODE, sysctls=dict(SYSCTLS))])
     result = runner.result()
-    assert probed == [(INODE["listener_plain6"], [30])]   # only the listener without keepalive, its pids
+    assert probed == [(INODE["listener_plain6"], [30])]  # only the listener without keepalive, its pids
     entry = listener_of(result)
     assert entry["listener_verdict"] == verdict
     assert entry["listener_evidence"] == ("probe" if probe_says != "unknown" else None)
@@ -517,8 +566,13 @@ def test_probe_decides_where_no_connection_is_visible(root, probe_says, verdict,
 
 
 def test_every_finding_says_its_scope(root):
-    result = scan(root, reader=_options_reader(False), read_socket_options="always", idle_threshold=0,
-                  max_detection_time=1)
+    result = scan(
+        root,
+        reader=_options_reader(False),
+        read_socket_options="always",
+        idle_threshold=0,
+        max_detection_time=1,
+    )
     assert len(ids(result)) >= 4
     assert {f["scope"] for f in result["findings"]} == {"runtime"}
 
@@ -539,7 +593,7 @@ def test_namespace_gone_before_entry_is_gone_not_an_error():
         enter_for_scan,
     )
 
-    vanished = Namespace(inode=4026599999, processes=[ProcessInfo(pid=2 ** 22 + 12345)])
+    vanished = Namespace(inode=4026599999, processes=[ProcessInfo(pid=2**22 + 12345)])
     context = enter_for_scan(vanished)
     assert context.gone is True and context.error is None and context.netlink is None
     options = parse_options({})
@@ -549,15 +603,18 @@ def test_namespace_gone_before_entry_is_gone_not_an_error():
     assert report["gone"] is True and report["error"] is None and report["sockets"] == 0
 
 
-@pytest.mark.parametrize(("params", "option"), [
-    ({"services": [None]}, "services"),
-    ({"services": [{}]}, "services"),
-    ({"exclude_services": ["a\x00b"]}, "exclude_services"),
-    ({"idle_threshold": 10 ** 30}, "idle_threshold"),
-    ({"max_detection_time": 10 ** 30}, "max_detection_time"),
-    ({"detail": 10 ** 30}, "detail"),
-    ({"states": [None]}, "states"),
-])
+@pytest.mark.parametrize(
+    ("params", "option"),
+    [
+        ({"services": [None]}, "services"),
+        ({"services": [{}]}, "services"),
+        ({"exclude_services": ["a\x00b"]}, "exclude_services"),
+        ({"idle_threshold": 10**30}, "idle_threshold"),
+        ({"max_detection_time": 10**30}, "max_detection_time"),
+        ({"detail": 10**30}, "detail"),
+        ({"states": [None]}, "states"),
+    ],
+)
 def test_module_refuses_inputs_that_would_give_a_false_all_clear(capsys, params, option):
     result = run_module(capsys, params)
     # ansible-core 2.19 lets the module word it ("services ..."); 2.17/2.18 refuse a None element in
@@ -570,8 +627,11 @@ def test_module_refuses_inputs_that_would_give_a_false_all_clear(capsys, params,
 def test_bulk_path_counts_exactly_what_the_listing_path_counts(root, mode):
     """Connections the timer classifies are counted without building objects unless listed: the totals,
     services and findings must not depend on how many sockets are listed."""
-    many = [sock._replace(sport=sock.sport, last_data_recv=(index % 7) * 1000)
-            for index in range(200) for sock in RECORDED]
+    many = [
+        sock._replace(sport=sock.sport, last_data_recv=(index % 7) * 1000)
+        for index in range(200)
+        for sock in RECORDED
+    ]
     reader = _options_reader(True) if mode == "auto" else None
     raw = {"idle_threshold": 3, "max_detection_time": 100}
     listed = scan(root, sockets=many, reader=reader, detail="full", **raw)
@@ -579,18 +639,28 @@ def test_bulk_path_counts_exactly_what_the_listing_path_counts(root, mode):
     some = scan(root, sockets=many, reader=reader, detail=5, **raw)
     volatile = {"sockets_listed", "sockets_truncated", "services_listed", "findings_listed"}
     for other in (bulk, some):
-        assert {k: v for k, v in other["summary"].items() if k not in volatile} == \
-            {k: v for k, v in listed["summary"].items() if k not in volatile}
-        assert [dict(s, hint=None) for s in other["services"]] == \
-            [dict(s, hint=None) for s in listed["services"]]
+        assert {k: v for k, v in other["summary"].items() if k not in volatile} == {
+            k: v for k, v in listed["summary"].items() if k not in volatile
+        }
+        assert [dict(s, hint=None) for s in other["services"]] == [
+            dict(s, hint=None) for s in listed["services"]
+        ]
     # detail=summary trims the findings list to its byte budget (summary.findings still counts them all)
-    assert [(f["id"], f.get("service"), f.get("count")) for f in some["findings"]] == \
-        [(f["id"], f.get("service"), f.get("count")) for f in listed["findings"]]
+    assert [(f["id"], f.get("service"), f.get("count")) for f in some["findings"]] == [
+        (f["id"], f.get("service"), f.get("count")) for f in listed["findings"]
+    ]
     assert listed["summary"]["ghost_candidates"] > 0 and listed["summary"]["sockets"] == len(many)
 
 
-@pytest.mark.parametrize("raw", [{}, {"include_loopback": True, "ports": [22]}, {"exclude_ports": [443]},
-                                 {"ports": [80, 443], "exclude_ports": [80]}])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {},
+        {"include_loopback": True, "ports": [22]},
+        {"exclude_ports": [443]},
+        {"ports": [80, 443], "exclude_ports": [80]},
+    ],
+)
 def test_raw_byte_filter_agrees_with_the_parsed_filter(raw):
     """The dump drops sockets on the raw inet_diag bytes (_selection.Selector.raw_filter); it must keep
     exactly what the filter on parsed sockets keeps, for IPv4, IPv6 and IPv4-mapped addresses."""
@@ -600,13 +670,23 @@ def test_raw_byte_filter_agrees_with_the_parsed_filter(raw):
 
     selector = Selector(parse_options(raw))
     keep = selector.raw_filter()
-    cases = [(socket_module.AF_INET, "127.0.0.1"), (socket_module.AF_INET, "10.0.0.1"),
-             (socket_module.AF_INET6, "::1"), (socket_module.AF_INET6, "2001:db8::1"),
-             (socket_module.AF_INET6, "::ffff:127.0.0.5"), (socket_module.AF_INET6, "::ffff:10.1.2.3")]
+    cases = [
+        (socket_module.AF_INET, "127.0.0.1"),
+        (socket_module.AF_INET, "10.0.0.1"),
+        (socket_module.AF_INET6, "::1"),
+        (socket_module.AF_INET6, "2001:db8::1"),
+        (socket_module.AF_INET6, "::ffff:127.0.0.5"),
+        (socket_module.AF_INET6, "::ffff:10.1.2.3"),
+    ]
     for family, address in cases:
         src = socket_module.inet_pton(family, address).ljust(16, b"\0")
         for state in (1, 10):
             for sport, dport in ((22, 50000), (50000, 443), (80, 443), (8080, 8081)):
                 parsed = selector.socket_wanted(family, state, address, sport, dport)
-                assert (keep is None or keep(family, state, sport, dport, src)) == parsed, \
-                    (raw, address, state, sport, dport)
+                assert (keep is None or keep(family, state, sport, dport, src)) == parsed, (
+                    raw,
+                    address,
+                    state,
+                    sport,
+                    dport,
+                )

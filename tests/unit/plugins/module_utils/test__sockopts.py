@@ -20,14 +20,17 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
 )
 
 
-@pytest.mark.parametrize(("text", "unsafe"), [
-    ("0::/system.slice/ssh.service\n", False),                                   # cgroup v2 only
-    ("12:net_cls,net_prio:/\n1:name=systemd:/system.slice/x.service\n", False),  # v1 root cgroup
-    ("12:net_cls,net_prio:/kubepods/pod1\n0::/\n", True),
-    ("7:net_prio:/tc/high\n", True),
-    ("5:net_cls:/\n6:net_prio:/tc\n", True),
-    ("4:memory:/limited\n", False),                                               # other controllers
-])
+@pytest.mark.parametrize(
+    ("text", "unsafe"),
+    [
+        ("0::/system.slice/ssh.service\n", False),  # cgroup v2 only
+        ("12:net_cls,net_prio:/\n1:name=systemd:/system.slice/x.service\n", False),  # v1 root cgroup
+        ("12:net_cls,net_prio:/kubepods/pod1\n0::/\n", True),
+        ("7:net_prio:/tc/high\n", True),
+        ("5:net_cls:/\n6:net_prio:/tc\n", True),
+        ("4:memory:/limited\n", False),  # other controllers
+    ],
+)
 def test_net_cls_rule(text, unsafe):
     assert net_cls_unsafe(parse_cgroup(text)) is unsafe
 
@@ -64,8 +67,13 @@ def test_reads_the_options_the_socket_has(connection):
             pytest.fail("pidfd_getfd unavailable: the test machine must have Linux >= 5.6")
         opts, reason = _read(reader, client)
         assert reason is None
-        assert (opts.keepalive, opts.keepidle, opts.keepintvl, opts.keepcnt, opts.user_timeout) == \
-            (True, 41, 7, 3, 12000)
+        assert (opts.keepalive, opts.keepidle, opts.keepintvl, opts.keepcnt, opts.user_timeout) == (
+            True,
+            41,
+            7,
+            3,
+            12000,
+        )
         plain, reason = _read(reader, accepted)
         assert reason is None and plain.keepalive is False and plain.user_timeout == 0
         # Effective values without own ones: the namespace sysctls.
@@ -93,5 +101,5 @@ def test_reused_descriptor_and_vanished_process_are_reasons_not_errors(connectio
         assert (opts, reason) == (None, SKIP_CHANGED)
         opts, reason = reader.read(os.getpid(), 99999, 1)
         assert opts is None and reason == SKIP_GONE
-        opts, reason = reader.read(2 ** 22 + 12345, 3, 1)  # above pid_max's default: no such process
+        opts, reason = reader.read(2**22 + 12345, 3, 1)  # above pid_max's default: no such process
         assert opts is None and reason == SKIP_GONE

@@ -154,8 +154,13 @@ def test_loader_version_is_unknown_for_a_fixture_tree(tmp_path):
 
 @pytest.mark.parametrize(
     ("version", "legacy"),
-    [("procps-ng 3.3.16", True), ("procps-ng 3.3.15", True), ("procps-ng 3.3.17", False),
-     ("procps-ng 4.0.2", False), (None, False)],
+    [
+        ("procps-ng 3.3.16", True),
+        ("procps-ng 3.3.15", True),
+        ("procps-ng 3.3.17", False),
+        ("procps-ng 4.0.2", False),
+        (None, False),
+    ],
 )
 def test_legacy_procps_is_chosen_by_version(version, legacy):
     assert conf.is_legacy_procps(version) is legacy

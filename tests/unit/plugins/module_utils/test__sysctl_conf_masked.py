@@ -19,8 +19,9 @@ PROBES = "net.ipv4.tcp_keepalive_probes"
 
 
 def rows(model, key):
-    return [(d.file, d.line, d.int_value, d.wins, d.overridden_by, d.masked_by)
-            for d in model.definitions[key]]
+    return [
+        (d.file, d.line, d.int_value, d.wins, d.overridden_by, d.masked_by) for d in model.definitions[key]
+    ]
 
 
 def live_view(model):
@@ -28,8 +29,10 @@ def live_view(model):
     return (
         model.boot,
         {k: (d.file, d.line) if d else None for k, d in model.boot_source.items()},
-        {k: [(d.file, d.line, d.wins, d.overridden_by) for d in defs if d.masked_by is None]
-         for k, defs in model.definitions.items()},
+        {
+            k: [(d.file, d.line, d.wins, d.overridden_by) for d in defs if d.masked_by is None]
+            for k, defs in model.definitions.items()
+        },
         model.unparsable,
         model.unreadable,
         model.excluded,
@@ -81,16 +84,21 @@ def test_masked_file_syntax_takes_no_part(tmp_path, loader):
     # An explicit assignment in a masked file must not make a live glob lose, its '-key' exclusion must not
     # apply, and its broken lines are not unparsable (the loader never reads them).
     write(tmp_path, "/etc/sysctl.d/10-glob.conf", "net.ipv4.tcp_keepalive_* = 7\n")
-    write(tmp_path, "/usr/lib/sysctl.d/60-x.conf",
-          f"{TIME} = 100\n-{PROBES}\nnot an assignment\n{INTVL} = 10m\n")
+    write(
+        tmp_path,
+        "/usr/lib/sysctl.d/60-x.conf",
+        f"{TIME} = 100\n-{PROBES}\nnot an assignment\n{INTVL} = 10m\n",
+    )
     write(tmp_path, "/etc/sysctl.d/60-x.conf", "# masks the vendor file\n")
     model = conf.boot_model(str(tmp_path), loader)
     assert model.boot == {"time": 7, "intvl": 7, "probes": 7}
     assert model.unparsable == []
     assert model.excluded == {"time": [], "intvl": [], "probes": []}
     masked = [d for defs in model.definitions.values() for d in defs if d.masked_by]
-    assert [(d.key, d.line, d.value, d.int_value) for d in masked] == [("time", 1, "100", 100),
-                                                                       ("intvl", 4, "10m", None)]
+    assert [(d.key, d.line, d.value, d.int_value) for d in masked] == [
+        ("time", 1, "100", 100),
+        ("intvl", 4, "10m", None),
+    ]
 
 
 def test_unreadable_or_null_masked_files_are_skipped_silently(tmp_path, loader, monkeypatch):
@@ -120,7 +128,10 @@ def test_masked_symlink_reports_the_file_it_points_to(tmp_path, loader):
     assert model.boot["time"] == 700
     (_live, masked) = model.definitions["time"]
     assert (masked.file, masked.via, masked.masked_by) == (
-        "/opt/vendor/ka.conf", "/usr/lib/sysctl.d/70-ka.conf", "/run/sysctl.d/70-ka.conf")
+        "/opt/vendor/ka.conf",
+        "/usr/lib/sysctl.d/70-ka.conf",
+        "/run/sysctl.d/70-ka.conf",
+    )
 
 
 def test_planned_content_of_a_masked_file_is_used(tmp_path, loader):
@@ -129,7 +140,9 @@ def test_planned_content_of_a_masked_file_is_used(tmp_path, loader):
     model = conf.boot_model(str(tmp_path), loader, {"/usr/lib/sysctl.d/50-ka.conf": f"{TIME} = 100\n"})
     assert model.boot["time"] == 600
     assert [(d.int_value, d.masked_by) for d in model.definitions["time"]] == [
-        (600, None), (100, "/etc/sysctl.d/50-ka.conf")]
+        (600, None),
+        (100, "/etc/sysctl.d/50-ka.conf"),
+    ]
 
 
 TREES = {

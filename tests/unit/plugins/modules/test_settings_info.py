@@ -27,23 +27,29 @@ def live(key):
 MDT_RANGE = "max_detection_time must be a whole number of seconds from 1 to 4194176"
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"expected": {"time": 600, "bogus": 1}}, "expected has unknown key(s) bogus; valid keys: time, intvl"),
-    ({"expected": {"time": "ten minutes"}}, "expected.time must be an integer, got 'ten minutes'"),
-    ({"expected": "600"}, "argument 'expected' is of type"),
-    ({"expected": [1]}, "we were unable to convert to dict"),
-    ({"expected": {"time": 0}}, "expected.time must be between 1 and 32767, got 0"),
-    ({"expected": {"probes": 500}}, "expected.probes must be between 1 and 127, got 500"),
-    ({"expected": {"time": None}}, "expected.time must be an integer, got None"),
-    ({"max_detection_time": -1}, MDT_RANGE),
-    ({"max_detection_time": 0}, MDT_RANGE + ", got 0"),
-    ({"max_detection_time": 10**30}, MDT_RANGE),
-    ({"max_detection_time": True}, MDT_RANGE),
-    ({"max_detection_time": 4194177}, MDT_RANGE),
-    ({"max_detection_time": "soon"}, "argument 'max_detection_time' is of type"),
-    ({"namespaces": "everything"}, "value of namespaces must be one of: current, all, got: everything"),
-    ({"loader": "busybox"}, "value of loader must be one of: auto, systemd, procps, got: busybox"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            {"expected": {"time": 600, "bogus": 1}},
+            "expected has unknown key(s) bogus; valid keys: time, intvl",
+        ),
+        ({"expected": {"time": "ten minutes"}}, "expected.time must be an integer, got 'ten minutes'"),
+        ({"expected": "600"}, "argument 'expected' is of type"),
+        ({"expected": [1]}, "we were unable to convert to dict"),
+        ({"expected": {"time": 0}}, "expected.time must be between 1 and 32767, got 0"),
+        ({"expected": {"probes": 500}}, "expected.probes must be between 1 and 127, got 500"),
+        ({"expected": {"time": None}}, "expected.time must be an integer, got None"),
+        ({"max_detection_time": -1}, MDT_RANGE),
+        ({"max_detection_time": 0}, MDT_RANGE + ", got 0"),
+        ({"max_detection_time": 10**30}, MDT_RANGE),
+        ({"max_detection_time": True}, MDT_RANGE),
+        ({"max_detection_time": 4194177}, MDT_RANGE),
+        ({"max_detection_time": "soon"}, "argument 'max_detection_time' is of type"),
+        ({"namespaces": "everything"}, "value of namespaces must be one of: current, all, got: everything"),
+        ({"loader": "busybox"}, "value of loader must be one of: auto, systemd, procps, got: busybox"),
+    ],
+)
 def test_bad_input_fails_with_a_clear_message(capsys, args, message):
     code, result = run_module(capsys, args)
     assert code == 1 and result["failed"] is True

@@ -43,11 +43,25 @@ def test_default_host_is_clean(tmp_path):
     result = _policy.audit(root=make_host(tmp_path))
     assert result["findings"] == [] and result["compliant"] is None
     assert result["loader"]["name"] == "procps"
-    assert result["namespaces"] == [{"inode": HOST_NS, "current": True, "names": [], "processes": [],
-                                     "values": {"time": 7200, "intvl": 75, "probes": 9},
-                                     "detection_time": 7875, "error": None}]
-    assert result["settings"]["time"] == {"runtime": 7200, "boot": 7200, "boot_source": "kernel_default",
-                                          "definitions": [], "kernel_default": 7200, "drift": False}
+    assert result["namespaces"] == [
+        {
+            "inode": HOST_NS,
+            "current": True,
+            "names": [],
+            "processes": [],
+            "values": {"time": 7200, "intvl": 75, "probes": 9},
+            "detection_time": 7875,
+            "error": None,
+        }
+    ]
+    assert result["settings"]["time"] == {
+        "runtime": 7200,
+        "boot": 7200,
+        "boot_source": "kernel_default",
+        "definitions": [],
+        "kernel_default": 7200,
+        "drift": False,
+    }
 
 
 def test_runtime_only_change_is_not_persisted(tmp_path):
@@ -58,25 +72,35 @@ def test_runtime_only_change_is_not_persisted(tmp_path):
 
 
 def test_drift_from_the_persisted_value(tmp_path):
-    root = make_host(tmp_path, runtime={"time": 600, "intvl": 75, "probes": 9},
-                     files={"/etc/sysctl.d/60-ka.conf": "# keepalive\nnet.ipv4.tcp_keepalive_time = 300\n"})
+    root = make_host(
+        tmp_path,
+        runtime={"time": 600, "intvl": 75, "probes": 9},
+        files={"/etc/sysctl.d/60-ka.conf": "# keepalive\nnet.ipv4.tcp_keepalive_time = 300\n"},
+    )
     result = _policy.audit(root=root)
     assert ids(result) == [("drift", "time", "/etc/sysctl.d/60-ka.conf", 2)]
     assert result["settings"]["time"]["boot"] == 300
     assert result["settings"]["time"]["boot_source"] == {"file": "/etc/sysctl.d/60-ka.conf", "line": 2}
 
 
-@pytest.mark.parametrize("loader, boot, loser, winner", [
-    # procps reads /etc/sysctl.conf last, after every sysctl.d file
-    ("procps", 300, ("/etc/sysctl.d/10-app.conf", 1), ("/etc/sysctl.conf", 3)),
-    # systemd-sysctl reads /etc/sysctl.conf only through a 99-sysctl.conf symlink (none here)
-    ("systemd", 600, None, ("/etc/sysctl.d/10-app.conf", 1)),
-])
+@pytest.mark.parametrize(
+    "loader, boot, loser, winner",
+    [
+        # procps reads /etc/sysctl.conf last, after every sysctl.d file
+        ("procps", 300, ("/etc/sysctl.d/10-app.conf", 1), ("/etc/sysctl.conf", 3)),
+        # systemd-sysctl reads /etc/sysctl.conf only through a 99-sysctl.conf symlink (none here)
+        ("systemd", 600, None, ("/etc/sysctl.d/10-app.conf", 1)),
+    ],
+)
 def test_sysctl_conf_depends_on_the_loader(tmp_path, loader, boot, loser, winner):
-    root = make_host(tmp_path, runtime={"time": boot, "intvl": 75, "probes": 9}, files={
-        "/etc/sysctl.d/10-app.conf": "net.ipv4.tcp_keepalive_time = 600\n",
-        "/etc/sysctl.conf": "# local\n\nnet/ipv4/tcp_keepalive_time=300\n",
-    })
+    root = make_host(
+        tmp_path,
+        runtime={"time": boot, "intvl": 75, "probes": 9},
+        files={
+            "/etc/sysctl.d/10-app.conf": "net.ipv4.tcp_keepalive_time = 600\n",
+            "/etc/sysctl.conf": "# local\n\nnet/ipv4/tcp_keepalive_time=300\n",
+        },
+    )
     result = _policy.audit(root=root, loader=loader)
     assert result["loader"] == {"name": loader, "reason": f"loader={loader} was requested"}
     assert result["settings"]["time"]["boot"] == boot
@@ -84,19 +108,28 @@ def test_sysctl_conf_depends_on_the_loader(tmp_path, loader, boot, loser, winner
     if loser is None:
         assert ids(result) == []
     else:
-        assert ids(result) == [("overridden_at_boot", "time", *loser),
-                               ("conflicting_definitions", "time", *winner)]
+        assert ids(result) == [
+            ("overridden_at_boot", "time", *loser),
+            ("conflicting_definitions", "time", *winner),
+        ]
         overridden = result["findings"][0]
-        assert overridden["message"] == ("net.ipv4.tcp_keepalive_time = 600 at /etc/sysctl.d/10-app.conf:1 "
-                                         "is overridden at boot by /etc/sysctl.conf:3 (value 300)")
+        assert overridden["message"] == (
+            "net.ipv4.tcp_keepalive_time = 600 at /etc/sysctl.d/10-app.conf:1 "
+            "is overridden at boot by /etc/sysctl.conf:3 (value 300)"
+        )
         assert overridden["severity"] == "medium" and overridden["namespace"] is None
 
 
 def test_basename_order_across_directories(tmp_path):
-    root = make_host(tmp_path, runtime={"time": 900, "intvl": 75, "probes": 9}, systemd=True, files={
-        "/etc/sysctl.d/10-admin.conf": "net.ipv4.tcp_keepalive_time = 600\n",
-        "/usr/lib/sysctl.d/90-vendor.conf": "net.ipv4.tcp_keepalive_time = 900\n",
-    })
+    root = make_host(
+        tmp_path,
+        runtime={"time": 900, "intvl": 75, "probes": 9},
+        systemd=True,
+        files={
+            "/etc/sysctl.d/10-admin.conf": "net.ipv4.tcp_keepalive_time = 600\n",
+            "/usr/lib/sysctl.d/90-vendor.conf": "net.ipv4.tcp_keepalive_time = 900\n",
+        },
+    )
     result = _policy.audit(root=root)
     assert result["loader"]["name"] == "systemd"
     assert ids(result) == [
@@ -112,10 +145,15 @@ def test_basename_order_across_directories(tmp_path):
 
 @pytest.mark.parametrize("systemd", [True, False], ids=["systemd", "procps"])
 def test_masked_vendor_file_sets_nothing(tmp_path, systemd):
-    root = make_host(tmp_path, runtime={"time": 600, "intvl": 75, "probes": 9}, systemd=systemd, files={
-        "/usr/lib/sysctl.d/50-ka.conf": "net.ipv4.tcp_keepalive_time = 600\n",
-        "/etc/sysctl.d/50-ka.conf": ("symlink", "/dev/null"),
-    })
+    root = make_host(
+        tmp_path,
+        runtime={"time": 600, "intvl": 75, "probes": 9},
+        systemd=systemd,
+        files={
+            "/usr/lib/sysctl.d/50-ka.conf": "net.ipv4.tcp_keepalive_time = 600\n",
+            "/etc/sysctl.d/50-ka.conf": ("symlink", "/dev/null"),
+        },
+    )
     result = _policy.audit(root=root)
     assert result["settings"]["time"]["boot"] == 7200
     assert result["settings"]["time"]["boot_source"] == "kernel_default"
@@ -130,18 +168,29 @@ def test_masked_vendor_file_sets_nothing(tmp_path, systemd):
         "boot uses 7200 (kernel default, no file sets it)"
     )
     (definition,) = result["settings"]["time"]["definitions"]
-    assert (definition["file"], definition["line"], definition["value"], definition["wins"],
-            definition["overridden_by"], definition["masked_by"]) == (
-        "/usr/lib/sysctl.d/50-ka.conf", 1, "600", False, None, "/etc/sysctl.d/50-ka.conf")
+    assert (
+        definition["file"],
+        definition["line"],
+        definition["value"],
+        definition["wins"],
+        definition["overridden_by"],
+        definition["masked_by"],
+    ) == ("/usr/lib/sysctl.d/50-ka.conf", 1, "600", False, None, "/etc/sysctl.d/50-ka.conf")
 
 
 @pytest.mark.parametrize("systemd", [True, False], ids=["systemd", "procps"])
 def test_etc_copy_masks_vendor_file(tmp_path, systemd):
-    root = make_host(tmp_path, runtime={"time": 600, "intvl": 75, "probes": 9}, systemd=systemd, files={
-        "/usr/lib/sysctl.d/50-ka.conf": ("net.ipv4.tcp_keepalive_time = 300\n"
-                                         "net.ipv4.tcp_keepalive_intvl = 10\n"),
-        "/etc/sysctl.d/50-ka.conf": "# local copy\nnet.ipv4.tcp_keepalive_time = 600\n",
-    })
+    root = make_host(
+        tmp_path,
+        runtime={"time": 600, "intvl": 75, "probes": 9},
+        systemd=systemd,
+        files={
+            "/usr/lib/sysctl.d/50-ka.conf": (
+                "net.ipv4.tcp_keepalive_time = 300\nnet.ipv4.tcp_keepalive_intvl = 10\n"
+            ),
+            "/etc/sysctl.d/50-ka.conf": "# local copy\nnet.ipv4.tcp_keepalive_time = 600\n",
+        },
+    )
     result = _policy.audit(root=root, expected={"time": 600, "intvl": 75})
     time, intvl = result["settings"]["time"], result["settings"]["intvl"]
     assert (time["boot"], time["boot_source"]) == (600, {"file": "/etc/sysctl.d/50-ka.conf", "line": 2})
@@ -162,16 +211,22 @@ def test_etc_copy_masks_vendor_file(tmp_path, systemd):
     messages = [f["message"] for f in result["findings"]]
     assert messages[0].startswith(
         "net.ipv4.tcp_keepalive_time = 300 at /usr/lib/sysctl.d/50-ka.conf:1 is never applied at boot: the "
-        "file is masked by /etc/sysctl.d/50-ka.conf (a same-named file in an earlier directory)")
+        "file is masked by /etc/sysctl.d/50-ka.conf (a same-named file in an earlier directory)"
+    )
     assert messages[0].endswith("boot uses 600 (set at /etc/sysctl.d/50-ka.conf:2)")
     assert messages[1].endswith("boot uses 75 (kernel default, no file sets it)")
 
 
 def test_systemd_invalid_last_value_leaves_kernel_default(tmp_path):
-    root = make_host(tmp_path, runtime={"time": 600, "intvl": 75, "probes": 9}, systemd=True, files={
-        "/etc/sysctl.d/10-a.conf": "net.ipv4.tcp_keepalive_time = 600\n",
-        "/etc/sysctl.d/20-b.conf": "net.ipv4.tcp_keepalive_time = 10m\n",
-    })
+    root = make_host(
+        tmp_path,
+        runtime={"time": 600, "intvl": 75, "probes": 9},
+        systemd=True,
+        files={
+            "/etc/sysctl.d/10-a.conf": "net.ipv4.tcp_keepalive_time = 600\n",
+            "/etc/sysctl.d/20-b.conf": "net.ipv4.tcp_keepalive_time = 10m\n",
+        },
+    )
     result = _policy.audit(root=root)
     assert result["settings"]["time"]["boot"] == 7200
     assert ids(result) == [
@@ -184,9 +239,13 @@ def test_systemd_invalid_last_value_leaves_kernel_default(tmp_path):
 
 
 def test_unparsable_line_and_inline_comment(tmp_path):
-    root = make_host(tmp_path, runtime={"time": 7200, "intvl": 75, "probes": 5}, files={
-        "/etc/sysctl.d/60-ka.conf": "net.ipv4.tcp_keepalive_probes = 5 # five\nno equals sign here\n",
-    })
+    root = make_host(
+        tmp_path,
+        runtime={"time": 7200, "intvl": 75, "probes": 5},
+        files={
+            "/etc/sysctl.d/60-ka.conf": "net.ipv4.tcp_keepalive_probes = 5 # five\nno equals sign here\n",
+        },
+    )
     result = _policy.audit(root=root)
     assert result["settings"]["probes"]["boot"] == 5  # an inline '#' after a blank is not part of the number
     assert ids(result) == [("unparsable_line", None, "/etc/sysctl.d/60-ka.conf", 2)]
@@ -201,9 +260,15 @@ def test_unreadable_file(tmp_path):
 
 
 def test_missing_key_and_compliance(tmp_path):
-    root = make_host(tmp_path, runtime={"time": 600, "intvl": 30, "probes": None}, files={
-        "/etc/sysctl.d/60-ka.conf": "net.ipv4.tcp_keepalive_time = 600\nnet.ipv4.tcp_keepalive_intvl = 30\n",
-    })
+    root = make_host(
+        tmp_path,
+        runtime={"time": 600, "intvl": 30, "probes": None},
+        files={
+            "/etc/sysctl.d/60-ka.conf": (
+                "net.ipv4.tcp_keepalive_time = 600\nnet.ipv4.tcp_keepalive_intvl = 30\n"
+            ),
+        },
+    )
     result = _policy.audit(root=root, expected={"time": 600})
     assert ids(result) == [("missing_key", "probes", "/proc/sys/net/ipv4/tcp_keepalive_probes", None)]
     assert result["settings"]["probes"]["runtime"] is None and result["settings"]["probes"]["drift"] is None
@@ -212,20 +277,33 @@ def test_missing_key_and_compliance(tmp_path):
 
 
 def test_expected_and_max_detection_time(tmp_path):
-    root = make_host(tmp_path, runtime={"time": 600, "intvl": 30, "probes": 5}, files={
-        "/etc/sysctl.d/60-ka.conf": "net.ipv4.tcp_keepalive_time = 600\nnet.ipv4.tcp_keepalive_intvl = 30\n"
-                                    "net.ipv4.tcp_keepalive_probes = 5\n",
-    })
-    assert _policy.audit(root=root, expected={"time": 600, "intvl": 30, "probes": 5},
-                         max_detection_time=750)["compliant"] is True
+    root = make_host(
+        tmp_path,
+        runtime={"time": 600, "intvl": 30, "probes": 5},
+        files={
+            "/etc/sysctl.d/60-ka.conf": (
+                "net.ipv4.tcp_keepalive_time = 600\nnet.ipv4.tcp_keepalive_intvl = 30\n"
+                "net.ipv4.tcp_keepalive_probes = 5\n"
+            ),
+        },
+    )
+    assert (
+        _policy.audit(root=root, expected={"time": 600, "intvl": 30, "probes": 5}, max_detection_time=750)[
+            "compliant"
+        ]
+        is True
+    )
     result = _policy.audit(root=root, expected={"time": 300}, max_detection_time=700)
     assert result["compliant"] is False
     assert [(f["id"], f["key"]) for f in result["findings"]] == [
-        ("not_expected", "time"), ("not_expected", "time"),
-        ("detection_time_exceeded", None), ("detection_time_exceeded", None),
+        ("not_expected", "time"),
+        ("not_expected", "time"),
+        ("detection_time_exceeded", None),
+        ("detection_time_exceeded", None),
     ]
-    assert result["findings"][1]["message"] == ("net.ipv4.tcp_keepalive_time is 600 after boot (set at "
-                                                "/etc/sysctl.d/60-ka.conf:1), expected 300")
+    assert result["findings"][1]["message"] == (
+        "net.ipv4.tcp_keepalive_time is 600 after boot (set at /etc/sysctl.d/60-ka.conf:1), expected 300"
+    )
     assert result["findings"][1]["file"] == "/etc/sysctl.d/60-ka.conf"
 
 

@@ -52,29 +52,42 @@ ON_APP = SockOpts(keepalive=True, keepidle=77, keepintvl=75, keepcnt=9, user_tim
 
 # ---- options --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("raw", "words"), [
-    ({}, "at least one of ports, services or pids"),
-    ({"ports": [80], "idle": 0}, "idle must be between 1 and 32767"),
-    ({"ports": [80], "idle": 32768}, "idle must be between 1 and 32767"),
-    ({"ports": [80], "intvl": 40000}, "intvl must be between 1 and 32767"),
-    ({"ports": [80], "count": 128}, "count must be between 1 and 127"),
-    ({"ports": [80], "user_timeout": -5}, "user_timeout must be between 0"),
-    ({"ports": [80], "scope": "everything"}, "scope must be one of listeners, connections, all"),
-    ({"ports": [80], "keepalive": False}, "only_missing"),
-    ({"ports": [80], "max_sockets": 0}, "max_sockets"),
-    ({"ports": [80], "detail": "lots"}, "detail"),
-    ({"pids": ["x"]}, "pids"),
-    ({"ports": [0]}, "ports"),
-    ({"ports": [80], "states": ["NOPE"]}, "states"),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ({}, "at least one of ports, services or pids"),
+        ({"ports": [80], "idle": 0}, "idle must be between 1 and 32767"),
+        ({"ports": [80], "idle": 32768}, "idle must be between 1 and 32767"),
+        ({"ports": [80], "intvl": 40000}, "intvl must be between 1 and 32767"),
+        ({"ports": [80], "count": 128}, "count must be between 1 and 127"),
+        ({"ports": [80], "user_timeout": -5}, "user_timeout must be between 0"),
+        ({"ports": [80], "scope": "everything"}, "scope must be one of listeners, connections, all"),
+        ({"ports": [80], "keepalive": False}, "only_missing"),
+        ({"ports": [80], "max_sockets": 0}, "max_sockets"),
+        ({"ports": [80], "detail": "lots"}, "detail"),
+        ({"pids": ["x"]}, "pids"),
+        ({"ports": [0]}, "ports"),
+        ({"ports": [80], "states": ["NOPE"]}, "states"),
+    ],
+)
 def test_bad_options_name_the_option(raw, words):
     with pytest.raises(OptionError, match=words):
         parse_live_options(raw)
 
 
 def test_options_parsed_with_sockets_info_selection():
-    options = parse_live_options({"ports": ["443", 80], "services": ["nginx*"], "pids": [12], "idle": "300",
-                                  "count": 5, "scope": "LISTENERS", "detail": "full"})
+    options = parse_live_options(
+        {
+            "ports": ["443", 80],
+            "services": ["nginx*"],
+            "pids": [12],
+            "idle": "300",
+            "count": 5,
+            "scope": "LISTENERS",
+            "detail": "full",
+        }
+    )
     assert options.selection.ports == frozenset({80, 443}) and options.selection.services == ("nginx*",)
     assert options.pids == frozenset({12}) and options.scope == "listeners" and options.detail is None
     assert options.setting == KeepaliveSetting(keepalive=True, idle=300, intvl=None, count=5)
@@ -90,12 +103,13 @@ def test_module_fails_with_msg_and_no_traceback(capsys):
 
 # ---- the setsockopt plan --------------------------------------------------------------------------
 
+
 def test_plan_sets_params_before_keepalive_and_only_what_differs():
     calls = planned_changes(OFF, KeepaliveSetting(True, idle=2, intvl=75, count=3))
     assert calls == [(SOL_TCP, TCP_KEEPIDLE, 2), (SOL_TCP, TCP_KEEPCNT, 3), (SOL_SOCKET, SO_KEEPALIVE, 1)]
     on = SockOpts(keepalive=True, keepidle=2, keepintvl=1, keepcnt=3, user_timeout=0)
-    assert planned_changes(on, KeepaliveSetting(True, idle=2, intvl=1, count=3)) == []   # idempotent
-    assert planned_changes(on, KeepaliveSetting(True)) == []                           # unset: left alone
+    assert planned_changes(on, KeepaliveSetting(True, idle=2, intvl=1, count=3)) == []  # idempotent
+    assert planned_changes(on, KeepaliveSetting(True)) == []  # unset: left alone
     assert planned_changes(on, KeepaliveSetting(False)) == [(SOL_SOCKET, SO_KEEPALIVE, 0)]
 
 
@@ -111,12 +125,15 @@ def test_writer_on_own_socket_sets_reads_back_and_check_mode_sets_nothing():
             setting = KeepaliveSetting(True, idle=5, intvl=2, count=4)
             checked = writer.apply(os.getpid(), listener.fileno(), inode, setting, check_mode=True)
             assert checked.changed and checked.after.keepidle == 5
-            assert listener.getsockopt(SOL_SOCKET, SO_KEEPALIVE) == 0          # check mode: untouched
+            assert listener.getsockopt(SOL_SOCKET, SO_KEEPALIVE) == 0  # check mode: untouched
             done = writer.apply(os.getpid(), listener.fileno(), inode, setting)
             assert done.changed and done.error is None
             assert listener.getsockopt(SOL_SOCKET, SO_KEEPALIVE) == 1
-            assert (listener.getsockopt(SOL_TCP, TCP_KEEPIDLE), listener.getsockopt(SOL_TCP, TCP_KEEPINTVL),
-                    listener.getsockopt(SOL_TCP, TCP_KEEPCNT)) == (5, 2, 4)
+            assert (
+                listener.getsockopt(SOL_TCP, TCP_KEEPIDLE),
+                listener.getsockopt(SOL_TCP, TCP_KEEPINTVL),
+                listener.getsockopt(SOL_TCP, TCP_KEEPCNT),
+            ) == (5, 2, 4)
             again = writer.apply(os.getpid(), listener.fileno(), inode, setting)
             assert again.changed is False and again.reason is None
             wrong = writer.apply(os.getpid(), listener.fileno(), inode + 1, setting)
@@ -126,6 +143,7 @@ def test_writer_on_own_socket_sets_reads_back_and_check_mode_sets_nothing():
 
 
 # ---- per-socket decisions -------------------------------------------------------------------------
+
 
 class FakeWriter:
     """Stands in for SockOptWriter: per (pid, fd) the options found, or a SKIP_* reason."""
@@ -148,8 +166,13 @@ class FakeWriter:
             return SetResult(before=value, after=value, reason=veto)
         if not planned_changes(value, setting):
             return SetResult(before=value, after=value)
-        after = SockOpts(setting.keepalive, setting.idle or value.keepidle, setting.intvl or value.keepintvl,
-                         setting.count or value.keepcnt, value.user_timeout)
+        after = SockOpts(
+            setting.keepalive,
+            setting.idle or value.keepidle,
+            setting.intvl or value.keepintvl,
+            setting.count or value.keepcnt,
+            value.user_timeout,
+        )
         if (pid, fd) in self.fail:
             return SetResult(before=value, after=value, error="setsockopt failed: TCP_KEEPIDLE=2: boom")
         if not check_mode:
@@ -158,16 +181,39 @@ class FakeWriter:
 
 
 def sock(state=1, port=40000, inode=100, idle_ms=0):
-    return _sockdiag.TcpSocket(socket.AF_INET, state, 0, 0, "10.0.0.1", 8080, "10.0.0.9", port, 0, 0, 0, 0,
-                               inode, inode, idle_ms, 0, 0)
+    return _sockdiag.TcpSocket(
+        socket.AF_INET,
+        state,
+        0,
+        0,
+        "10.0.0.1",
+        8080,
+        "10.0.0.9",
+        port,
+        0,
+        0,
+        0,
+        0,
+        inode,
+        inode,
+        idle_ms,
+        0,
+        0,
+    )
 
 
 CONTEXT = NamespaceContext(inode=4026531840, sysctls={})
 
 
 def owner(pid=10, unsafe=False):
-    return Owner(service="app.service", pid=pid, comm="app", exe="/usr/bin/app", unit="app.service",
-                 unsafe_net_cls=unsafe)
+    return Owner(
+        service="app.service",
+        pid=pid,
+        comm="app",
+        exe="/usr/bin/app",
+        unit="app.service",
+        unsafe_net_cls=unsafe,
+    )
 
 
 def options(**overrides) -> LiveOptions:
@@ -180,22 +226,22 @@ def test_safety_skips_only_missing_and_counts():
     writer = FakeWriter(found)
     run = Remediation(options(), check_mode=False, writer=writer)
     targets = [
-        Target(CONTEXT, sock(state=10, inode=1), owner(), ((10, 3),)),         # listener: changed
-        Target(CONTEXT, sock(inode=2), owner(), ((10, 4),)),                   # the app's own keepalive
-        Target(CONTEXT, sock(inode=3), owner(), ((10, 5),)),                   # no ptrace rights
+        Target(CONTEXT, sock(state=10, inode=1), owner(), ((10, 3),)),  # listener: changed
+        Target(CONTEXT, sock(inode=2), owner(), ((10, 4),)),  # the app's own keepalive
+        Target(CONTEXT, sock(inode=3), owner(), ((10, 5),)),  # no ptrace rights
         Target(CONTEXT, sock(inode=4), owner(pid=11, unsafe=True), ((11, 3),)),  # net_cls v1 cgroup
-        Target(CONTEXT, sock(inode=5), Owner(service=None), ()),              # no owner visible
+        Target(CONTEXT, sock(inode=5), Owner(service=None), ()),  # no owner visible
     ]
     for target in targets:
         run.handle(target)
     result = run.result(len(targets))
-    assert writer.set_calls == [(10, 3)]              # the net_cls owner is never touched
+    assert writer.set_calls == [(10, 3)]  # the net_cls owner is never touched
     counts = (result["sockets_changed"], result["listeners_changed"], result["connections_changed"])
     assert counts == (1, 1, 0)
     assert result["skipped_reasons"] == {SKIP_ALREADY: 1, SKIP_PTRACE: 1, SKIP_NET_CLS: 1, SKIP_NO_OWNER: 1}
     assert result["changed"] is True and result["sockets_selected"] == 5
     assert {entry["reason"] for entry in result["skipped_sockets"]} == set(result["skipped_reasons"])
-    assert "skipped" not in result   # a true `skipped` would make Ansible show the task as skipped
+    assert "skipped" not in result  # a true `skipped` would make Ansible show the task as skipped
     service = next(item for item in result["services"] if item["name"] == "app.service")
     assert service["listeners_changed"] == 1 and "restarts" in service["lasts"]
     assert "libkeepalive" in service["persistent_fix"] or "KeepAlive" in service["persistent_fix"]
@@ -253,32 +299,43 @@ def test_lists_capped_counts_complete_and_diff_summarized():
 def test_destroy_ghosts_only_idle_connections_without_keepalive():
     destroyed = []
     found = {(10, 3): OFF, (10, 4): OFF, (10, 5): ON_APP, (10, 6): OFF}
-    run = Remediation(options(destroy_ghosts=True, idle_threshold=60), check_mode=False,
-                      writer=FakeWriter(found),
-                      destroy=lambda target: destroyed.append(target.sock.inode) or 0)
-    run.handle(Target(CONTEXT, sock(inode=1, idle_ms=120000), owner(), ((10, 3),)))   # ghost candidate
-    run.handle(Target(CONTEXT, sock(inode=2, idle_ms=1000), owner(), ((10, 4),)))     # recently active
-    run.handle(Target(CONTEXT, sock(inode=3, idle_ms=120000), owner(), ((10, 5),)))   # has keepalive
-    run.handle(Target(CONTEXT, sock(state=10, inode=4), owner(), ((10, 6),)))         # a listener
+    run = Remediation(
+        options(destroy_ghosts=True, idle_threshold=60),
+        check_mode=False,
+        writer=FakeWriter(found),
+        destroy=lambda target: destroyed.append(target.sock.inode) or 0,
+    )
+    run.handle(Target(CONTEXT, sock(inode=1, idle_ms=120000), owner(), ((10, 3),)))  # ghost candidate
+    run.handle(Target(CONTEXT, sock(inode=2, idle_ms=1000), owner(), ((10, 4),)))  # recently active
+    run.handle(Target(CONTEXT, sock(inode=3, idle_ms=120000), owner(), ((10, 5),)))  # has keepalive
+    run.handle(Target(CONTEXT, sock(state=10, inode=4), owner(), ((10, 6),)))  # a listener
     result = run.result(4)
     assert destroyed == [1] and result["sockets_destroyed"] == 1
     assert result["destroyed"][0]["destroyed"] is True and result["destroyed"][0]["idle"] == 120
-    assert result["sockets_changed"] == 2                    # the recent connection and the listener probe
+    assert result["sockets_changed"] == 2  # the recent connection and the listener probe
     assert "destroyed (SOCK_DESTROY)" in result["diff"]["after"]
 
 
 def test_destroy_in_check_mode_lists_and_sends_nothing():
     sent = []
-    run = Remediation(options(destroy_ghosts=True, idle_threshold=0), check_mode=True,
-                      writer=FakeWriter({(10, 3): OFF}), destroy=lambda target: sent.append(target) or 0)
+    run = Remediation(
+        options(destroy_ghosts=True, idle_threshold=0),
+        check_mode=True,
+        writer=FakeWriter({(10, 3): OFF}),
+        destroy=lambda target: sent.append(target) or 0,
+    )
     run.handle(Target(CONTEXT, sock(idle_ms=5000), owner(), ((10, 3),)))
     result = run.result(1)
     assert sent == [] and result["sockets_destroyed"] == 1 and result["destroyed"][0]["destroyed"] is False
 
 
 def test_destroy_failure_is_an_error_naming_the_kernel_option():
-    run = Remediation(options(destroy_ghosts=True, idle_threshold=0), check_mode=False,
-                      writer=FakeWriter({(10, 3): OFF}), destroy=lambda target: 95)
+    run = Remediation(
+        options(destroy_ghosts=True, idle_threshold=0),
+        check_mode=False,
+        writer=FakeWriter({(10, 3): OFF}),
+        destroy=lambda target: 95,
+    )
     run.handle(Target(CONTEXT, sock(idle_ms=5000), owner(), ((10, 3),)))
     result = run.result(1)
     assert result["errors"] == 1 and result["sockets_destroyed"] == 0
@@ -287,20 +344,24 @@ def test_destroy_failure_is_an_error_naming_the_kernel_option():
 
 # ---- SOCK_DESTROY on the wire ---------------------------------------------------------------------
 
+
 def test_destroy_request_is_an_exact_lookup_with_type_21_and_ack():
     item = sock()._replace(cookie=0x1122334455667788)
     data = _sockdiag.build_destroy(item, seq=7)
     length, kind, flags, seq, _pid = struct.unpack_from("=IHHII", data)
     assert (length, kind, flags, seq) == (len(data), 21, 0x1 | 0x4, 7)
     lookup = _sockdiag.build_request(socket.AF_INET, _sockdiag.ALL_STATES_MASK, seq=7, dump=False, sock=item)
-    assert data[16:] == lookup[16:]       # same inet_diag_req_v2: ports, addresses, cookie
+    assert data[16:] == lookup[16:]  # same inet_diag_req_v2: ports, addresses, cookie
     assert struct.unpack_from("=II", data, 16 + 48) == (0x55667788, 0x11223344)
 
 
 def test_destroy_of_a_connection_already_gone_is_a_skip_and_netlink_failure_an_error():
-    run = Remediation(options(destroy_ghosts=True, idle_threshold=0), check_mode=False,
-                      writer=FakeWriter({(10, 3): OFF, (10, 4): OFF}),
-                      destroy=lambda target: 2 if target.sock.inode == 1 else _raise())
+    run = Remediation(
+        options(destroy_ghosts=True, idle_threshold=0),
+        check_mode=False,
+        writer=FakeWriter({(10, 3): OFF, (10, 4): OFF}),
+        destroy=lambda target: 2 if target.sock.inode == 1 else _raise(),
+    )
     run.handle(Target(CONTEXT, sock(inode=1, idle_ms=5000), owner(), ((10, 3),)))
     run.handle(Target(CONTEXT, sock(inode=2, idle_ms=5000), owner(), ((10, 4),)))
     result = run.result(2)

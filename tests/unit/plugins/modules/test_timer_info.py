@@ -23,20 +23,23 @@ def run(capsys, args: dict) -> dict:
     return json.loads(out)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ({"tolerance": -1}, "tolerance must be a number of seconds from 0 to 32767, got -1.0"),
-    ({"tolerance": "nan"}, "tolerance must be a number of seconds from 0 to 32767, got nan"),
-    ({"tolerance": "inf"}, "tolerance must be a number of seconds from 0 to 32767, got inf"),
-    ({"tolerance": 1e308}, "tolerance must be a number of seconds from 0 to 32767, got 1e+308"),
-    ({"tolerance": "-inf"}, "tolerance must be a number of seconds from 0 to 32767, got -inf"),
-    ({"tolerance": "soon"}, "tolerance"),
-    ({"expected_time": 0}, "expected_time must be a number of seconds from 1 to 32767, got 0"),
-    ({"expected_time": 40000}, "expected_time must be a number of seconds from 1 to 32767, got 40000"),
-    ({"expected_time": 10**30}, "expected_time must be a number of seconds from 1 to 32767"),
-    ({"expected_time": True}, "expected_time must be a number of seconds from 1 to 32767, got True"),
-    ({"expected_time": "soon"}, "expected_time"),
-    ({"fail_on_mismatch": "perhaps"}, "fail_on_mismatch"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"tolerance": -1}, "tolerance must be a number of seconds from 0 to 32767, got -1.0"),
+        ({"tolerance": "nan"}, "tolerance must be a number of seconds from 0 to 32767, got nan"),
+        ({"tolerance": "inf"}, "tolerance must be a number of seconds from 0 to 32767, got inf"),
+        ({"tolerance": 1e308}, "tolerance must be a number of seconds from 0 to 32767, got 1e+308"),
+        ({"tolerance": "-inf"}, "tolerance must be a number of seconds from 0 to 32767, got -inf"),
+        ({"tolerance": "soon"}, "tolerance"),
+        ({"expected_time": 0}, "expected_time must be a number of seconds from 1 to 32767, got 0"),
+        ({"expected_time": 40000}, "expected_time must be a number of seconds from 1 to 32767, got 40000"),
+        ({"expected_time": 10**30}, "expected_time must be a number of seconds from 1 to 32767"),
+        ({"expected_time": True}, "expected_time must be a number of seconds from 1 to 32767, got True"),
+        ({"expected_time": "soon"}, "expected_time"),
+        ({"fail_on_mismatch": "perhaps"}, "fail_on_mismatch"),
+    ],
+)
 def test_bad_input_fails_with_a_message(capsys, args, message):
     result = run(capsys, args)
     assert result["failed"] is True and message in result["msg"]
