@@ -71,15 +71,11 @@ if stage docker bash scripts/docker-up.sh && stage images bash scripts/images.sh
 # Other install steps (one line each) go here, before any test runs.
 stage chromium bash scripts/chromium.sh
 
-# ruff format --check waits for a whole-tree format: set the flag to 1 to make it a stage (the lead decides).
-# mypy is on (0 errors on plugins/); TCP_KEEPALIVE_CHECK_MYPY=0 turns it off.
-CHECK_FORMAT="${TCP_KEEPALIVE_CHECK_FORMAT:-0}"   # ruff format --check
-CHECK_MYPY="${TCP_KEEPALIVE_CHECK_MYPY:-1}"       # mypy plugins/ ([tool.mypy] in pyproject.toml)
 
 if [[ $venv_rc -eq 0 ]]; then
   stage ruff ruff check .
-  [[ $CHECK_FORMAT == 1 ]] && stage ruff-format ruff format --check --diff .
-  [[ $CHECK_MYPY == 1 ]] && stage mypy mypy
+  stage ruff-format ruff format --check --diff .
+  stage mypy mypy
   stage python-range bash scripts/python-range.sh
   stage reuse reuse lint
   stage real-servers bash scripts/real-servers.sh
@@ -95,7 +91,7 @@ if [[ $venv_rc -eq 0 ]]; then
   stage galaxy bash scripts/galaxy-test.sh
   stage galaxy-importer bash scripts/galaxy-importer.sh
 else
-  for name in ruff python-range reuse pytest ansible-test-units sanity units-2.17 sanity-2.17 units-2.18 \
+  for name in ruff ruff-format mypy python-range reuse pytest ansible-test-units sanity units-2.17 sanity-2.17 units-2.18 \
               sanity-2.18 ansible-lint docs galaxy galaxy-importer; do
     record "$name" "not run (no venv)" 0
   done
@@ -117,7 +113,5 @@ else
   record molecule "not run (no docker/images/venv)" 0
 fi
 
-[[ $CHECK_FORMAT == 1 ]] || log "ruff format --check is off (TCP_KEEPALIVE_CHECK_FORMAT=1 turns it on)"
-[[ $CHECK_MYPY == 1 ]] || log "mypy is off (TCP_KEEPALIVE_CHECK_MYPY=$CHECK_MYPY; unset or 1 runs it)"
 summary
 exit "$FAILED"
