@@ -17,6 +17,7 @@ from typing import Any
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
 from ansible_collections.tcp.keepalive.plugins.module_utils._classify import endpoint
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import LIMITS, Finding, check_range
 from ansible_collections.tcp.keepalive.plugins.module_utils._netns import current_namespace_inode
 from ansible_collections.tcp.keepalive.plugins.module_utils._procsys import read_values
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TcpSocket
@@ -44,6 +45,40 @@ class TimerProof:
             else round(self.observed_time - self.expected_time, 3)
         )
         return result
+
+
+def option_problem(tolerance: Any, expected_time: Any, prefix: str = "") -> str | None:
+    """A message naming the first bad option (`prefix` + name), or None.
+
+    The timer cannot be longer than MAX_TCP_KEEPIDLE (32767 s), so neither can a useful tolerance; NaN
+    ("within nan"), infinity and 1e308 would make every proof pass.
+    """
+    problem = check_range(prefix + "tolerance", tolerance, 0, LIMITS["time"][1], "a number of seconds")
+    if problem is None and expected_time is not None:
+        problem = check_range(prefix + "expected_time", expected_time, *LIMITS["time"], "a number of seconds")
+    return problem
+
+
+def proof_result(proof: TimerProof) -> dict[str, Any]:
+    """The proof as the modules return it: its fields plus a timer_mismatch finding when it failed."""
+    result = proof.as_dict()
+    result["findings"] = (
+        []
+        if proof.ok
+        else [
+            Finding(
+                id="timer_mismatch",
+                key="time",
+                message=proof.message,
+                extra={
+                    "expected": proof.expected_time,
+                    "observed": proof.observed_time,
+                    "socket": proof.socket,
+                },
+            ).as_dict()
+        ]
+    )
+    return result
 
 
 class ProofError(Exception):

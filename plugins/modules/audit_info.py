@@ -125,13 +125,11 @@ timer:
   type: dict
 """
 
-import math
 import os
 import pwd
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import Finding
 from ansible_collections.tcp.keepalive.plugins.module_utils._policy import PolicyError, audit
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
     OptionError,
@@ -141,6 +139,8 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import (
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._timer_proof import (
     ProofError,
+    option_problem,
+    proof_result,
     prove_keepalive_timer,
 )
 
@@ -228,34 +228,14 @@ def _timer(params: dict[str, Any]) -> dict[str, Any]:
     if not params["enabled"]:
         return {"skipped": True, "disabled": True, "msg": "timer proof disabled (timer.enabled=false)"}
     tolerance, expected = params["tolerance"], params["expected_time"]
-    if not math.isfinite(tolerance) or not 0 <= tolerance <= 3600:
-        return {
-            "failed": True,
-            "msg": f"timer.tolerance must be a number from 0 to 3600 seconds, got {tolerance!r}",
-        }
-    if expected is not None and not 1 <= expected <= 32767:
-        return {"failed": True, "msg": f"timer.expected_time must be from 1 to 32767 seconds, got {expected}"}
+    problem = option_problem(tolerance, expected, prefix="timer.")
+    if problem:
+        return {"failed": True, "msg": problem}
     try:
         proof = prove_keepalive_timer(tolerance=tolerance, expected_time=expected)
     except (ProofError, OSError) as exc:
         return {"failed": True, "msg": f"timer proof: {exc}"}
-    result = proof.as_dict()
-    result["findings"] = (
-        []
-        if proof.ok
-        else [
-            Finding(
-                id="timer_mismatch",
-                key="time",
-                message=proof.message,
-                extra={
-                    "expected": proof.expected_time,
-                    "observed": proof.observed_time,
-                    "socket": proof.socket,
-                },
-            ).as_dict()
-        ]
-    )
+    result = proof_result(proof)
     return dict(result, changed=False)
 
 

@@ -145,9 +145,10 @@ findings:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import LIMITS, Finding, check_range
 from ansible_collections.tcp.keepalive.plugins.module_utils._timer_proof import (
     ProofError,
+    option_problem,
+    proof_result,
     prove_keepalive_timer,
 )
 
@@ -162,34 +163,14 @@ def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     tolerance = module.params["tolerance"]
     expected = module.params["expected_time"]
-    # The timer cannot be longer than MAX_TCP_KEEPIDLE (32767 s), so neither can a useful tolerance; NaN
-    # ("within nan"), infinity and 1e308 would make every proof pass.
-    problem = check_range("tolerance", tolerance, 0, LIMITS["time"][1], "a number of seconds")
-    if expected is not None:
-        problem = problem or check_range("expected_time", expected, *LIMITS["time"], "a number of seconds")
+    problem = option_problem(tolerance, expected)
     if problem:
         module.fail_json(msg=problem)
     try:
         proof = prove_keepalive_timer(tolerance=tolerance, expected_time=expected)
     except ProofError as exc:
         module.fail_json(msg=str(exc))
-    result = proof.as_dict()
-    result["findings"] = (
-        []
-        if proof.ok
-        else [
-            Finding(
-                id="timer_mismatch",
-                key="time",
-                message=proof.message,
-                extra={
-                    "expected": proof.expected_time,
-                    "observed": proof.observed_time,
-                    "socket": proof.socket,
-                },
-            ).as_dict()
-        ]
-    )
+    result = proof_result(proof)
     if not proof.ok and module.params["fail_on_mismatch"]:
         module.fail_json(msg=proof.message, **result)
     module.exit_json(changed=False, **result)
