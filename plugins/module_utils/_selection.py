@@ -42,6 +42,16 @@ DEFAULT_STATES = (
 )
 READ_MODES = ("auto", "always", "never")
 NAMESPACE_MODES = ("current", "all")
+# The selection options as both sockets_info and sockets declare them: same names, types and defaults.
+SELECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
+    "states": {"type": "list", "elements": "str", "default": list(DEFAULT_STATES)},
+    "ports": {"type": "list", "elements": "int", "default": []},
+    "exclude_ports": {"type": "list", "elements": "int", "default": []},
+    "include_loopback": {"type": "bool", "default": False},
+    "services": {"type": "list", "elements": "str", "default": []},
+    "exclude_services": {"type": "list", "elements": "str", "default": []},
+    "namespaces": {"type": "str", "default": "current", "choices": list(NAMESPACE_MODES)},
+}
 DETAIL_MODES = ("full", "summary")
 DEFAULT_IDLE_THRESHOLD = 3600
 # Sockets listed by default: a host with 100,000 connections must not flood the controller (a full

@@ -401,19 +401,13 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._live import (
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._selection import (
     DEFAULT_IDLE_THRESHOLD,
-    DEFAULT_STATES,
+    SELECTION_ARGUMENT_SPEC,
     OptionError,
 )
 
 ARGUMENT_SPEC = {
-    "ports": {"type": "list", "elements": "int", "default": []},
-    "services": {"type": "list", "elements": "str", "default": []},
+    **SELECTION_ARGUMENT_SPEC,
     "pids": {"type": "list", "elements": "int", "default": []},
-    "exclude_ports": {"type": "list", "elements": "int", "default": []},
-    "exclude_services": {"type": "list", "elements": "str", "default": []},
-    "include_loopback": {"type": "bool", "default": False},
-    "states": {"type": "list", "elements": "str", "default": list(DEFAULT_STATES)},
-    "namespaces": {"type": "str", "default": "current", "choices": ["current", "all"]},
     "scope": {"type": "str", "default": "all", "choices": list(SCOPES)},
     "keepalive": {"type": "bool", "default": True},
     "idle": {"type": "int"},

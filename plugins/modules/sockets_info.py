@@ -627,22 +627,16 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tcp.keepalive.plugins.module_utils._selection import (
     DEFAULT_IDLE_THRESHOLD,
-    DEFAULT_STATES,
+    SELECTION_ARGUMENT_SPEC,
     OptionError,
     parse_options,
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import ResultTooLarge, scan_sockets
 
 ARGUMENT_SPEC = {
-    "states": {"type": "list", "elements": "str", "default": list(DEFAULT_STATES)},
-    "ports": {"type": "list", "elements": "int", "default": []},
-    "exclude_ports": {"type": "list", "elements": "int", "default": []},
-    "include_loopback": {"type": "bool", "default": False},
-    "services": {"type": "list", "elements": "str", "default": []},
-    "exclude_services": {"type": "list", "elements": "str", "default": []},
+    **SELECTION_ARGUMENT_SPEC,
     "idle_threshold": {"type": "int", "default": DEFAULT_IDLE_THRESHOLD},
     "max_detection_time": {"type": "int"},
-    "namespaces": {"type": "str", "default": "current", "choices": ["current", "all"]},
     "detail": {"type": "raw", "default": 1000},
     "read_socket_options": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
     "probe_listeners": {"type": "bool", "default": False},
