@@ -18,9 +18,7 @@ vanishes (the veth pair is deleted before the client closes, so the server never
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import glob
-import json
 import os
 import shutil
 import signal
@@ -29,7 +27,6 @@ import subprocess
 import tempfile
 import textwrap
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -37,9 +34,9 @@ import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils._netns import open_in_namespace
 from ansible_collections.tcp.keepalive.plugins.module_utils._selection import parse_options
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import scan_sockets
+from ansible_collections.tcp.keepalive.tests.integration.forked import join_netns, run_in_child
 
 pytestmark = pytest.mark.netns
-CLONE_NEWNET = 0x40000000
 SERVER_NS, CLIENT_NS = f"tk-real-s{os.getpid()}", f"tk-real-c{os.getpid()}"
 SERVER_IP, CLIENT_IP = "10.77.0.1", "10.77.0.2"
 START_TIMEOUT = 60.0
@@ -88,31 +85,7 @@ def topology():
 
 def in_server_ns(body: Callable[[], Any]) -> Any:
     """body() in a forked child inside S; its JSON-able result."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        try:
-            os.close(read_fd)
-            fd = os.open(f"/run/netns/{SERVER_NS}", os.O_RDONLY)
-            if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns")
-            payload = json.dumps({"result": body()}, default=str)
-        except BaseException:  # noqa: BLE001
-            payload = json.dumps({"error": traceback.format_exc()})
-        data = payload.encode()
-        while data:
-            data = data[os.write(write_fd, data) :]
-        os._exit(0)
-    os.close(write_fd)
-    chunks = []
-    while chunk := os.read(read_fd, 1 << 16):
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    answer = json.loads(b"".join(chunks) or b'{"error": "scan child died"}')
-    if "error" in answer:
-        pytest.fail(answer["error"])
-    return answer["result"]
+    return run_in_child(join_netns(f"/run/netns/{SERVER_NS}"), body, default=str)
 
 
 def scan(port: int, **raw: Any) -> dict:

@@ -13,7 +13,6 @@ the kernel with `ss -o` (keepalive timers) and from the server, which reports it
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shlex
@@ -22,14 +21,13 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import ansible_collections.tcp.keepalive.plugins as plugins_pkg
 import pytest
+from ansible_collections.tcp.keepalive.tests.integration.forked import in_private_netns
 
 pytestmark = pytest.mark.netns
-CLONE_NEWNET = 0x40000000
 PLUGINS = Path(list(plugins_pkg.__path__)[0])
 MODULE = PLUGINS / "modules" / "sockets.py"
 COLLECTIONS_ROOT = str(PLUGINS.parents[3])
@@ -87,39 +85,6 @@ while True:
 def _needs_root():
     if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("ss"):
         pytest.skip("needs root, iproute2 and ss")
-
-
-def in_private_netns(body, *args):
-    """Run body(*args) in a forked child inside a new network namespace; return its JSON-able result."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        try:
-            os.close(read_fd)
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.unshare(CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
-            subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-            payload = json.dumps({"result": body(*args)})
-        except BaseException:  # noqa: BLE001 - everything goes back to the parent
-            payload = json.dumps({"error": traceback.format_exc()})
-        data = payload.encode()
-        while data:
-            data = data[os.write(write_fd, data) :]
-        os._exit(0)
-    os.close(write_fd)
-    chunks = []
-    while True:
-        chunk = os.read(read_fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    answer = json.loads(b"".join(chunks) or b'{"error": "child died without an answer"}')
-    if "error" in answer:
-        pytest.fail(answer["error"])
-    return answer["result"]
 
 
 class Lab:

@@ -10,7 +10,6 @@ TCP_USER_TIMEOUT, and runs the scan there; the result comes back as JSON over a 
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
@@ -18,15 +17,14 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 
 import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils._selection import parse_options
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import scan_sockets
 from ansible_collections.tcp.keepalive.plugins.module_utils._timer_proof import prove_keepalive_timer
+from ansible_collections.tcp.keepalive.tests.integration.forked import in_private_netns
 
 pytestmark = pytest.mark.netns
-CLONE_NEWNET = 0x40000000
 KEEPIDLE, KEEPINTVL, USER_TIMEOUT = socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_USER_TIMEOUT
 
 
@@ -34,39 +32,6 @@ KEEPIDLE, KEEPINTVL, USER_TIMEOUT = socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, s
 def _needs_root():
     if os.geteuid() != 0 or not shutil.which("ip"):
         pytest.skip("needs root and iproute2")
-
-
-def in_private_netns(body, *args):
-    """Run body(*args) in a forked child inside a new network namespace; return its JSON-able result."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        try:
-            os.close(read_fd)
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.unshare(CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
-            subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-            payload = json.dumps({"result": body(*args)})
-        except BaseException:  # noqa: BLE001 - everything goes back to the parent
-            payload = json.dumps({"error": traceback.format_exc()})
-        data = payload.encode()
-        while data:
-            data = data[os.write(write_fd, data) :]
-        os._exit(0)
-    os.close(write_fd)
-    chunks = []
-    while True:
-        chunk = os.read(read_fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    answer = json.loads(b"".join(chunks) or b'{"error": "child died without an answer"}')
-    if "error" in answer:
-        pytest.fail(answer["error"])
-    return answer["result"]
 
 
 def set_time(value: int) -> None:
