@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.tcp.keepalive.plugins.plugin_utils import _checks, _records, _report
+from ansible_collections.tcp.keepalive.tests.unit.html_vocabulary import HTML_TAGS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (bash scripts/chromium.sh)")
@@ -116,45 +117,10 @@ def _parse(dom: str) -> list[tuple[str, dict[str, str | None]]]:
     return parser.elements
 
 
-ALLOWED = {
-    "html",
-    "head",
-    "meta",
-    "title",
-    "style",
-    "body",
-    "h1",
-    "h2",
-    "section",
-    "p",
-    "span",
-    "b",
-    "svg",
-    "text",
-    "rect",
-    "line",
-    "details",
-    "summary",
-    "pre",
-    "a",
-    "br",
-    "input",
-    "select",
-    "option",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-    "script",
-}
-
-
 def test_browser_dom_has_charts_table_and_nothing_injected(page, tmp_path):
     elements = _parse(_dump(page, tmp_path))
     tags = [tag for tag, _attrs in elements]
-    assert set(tags) <= ALLOWED, set(tags) - ALLOWED
+    assert set(tags) <= HTML_TAGS, set(tags) - HTML_TAGS
     assert tags.count("script") == 1 and "img" not in tags
     assert not [a for _t, attrs in elements for a in attrs if a.startswith("on")]
     assert all((attrs.get("href") or "").startswith("hosts/") for tag, attrs in elements if tag == "a")

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from ansible_collections.tcp.keepalive.plugins.plugin_utils import _records, _report, _text
+from ansible_collections.tcp.keepalive.tests.unit.html_vocabulary import HTML_ATTRS, HTML_TAGS
 
 POLICY = {
     "expected": {"time": 600, "intvl": 60, "probes": 5},
@@ -116,74 +117,6 @@ class _Elements(html.parser.HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, attrs))
-
-
-# Every element and attribute the HTML renderer writes; anything else came from a record.
-HTML_TAGS = {
-    "html",
-    "head",
-    "meta",
-    "title",
-    "style",
-    "body",
-    "h1",
-    "h2",
-    "section",
-    "p",
-    "span",
-    "b",
-    "svg",
-    "text",
-    "rect",
-    "line",
-    "details",
-    "summary",
-    "pre",
-    "a",
-    "br",
-    "input",
-    "select",
-    "option",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-    "script",
-}
-HTML_ATTRS = {
-    "lang",
-    "charset",
-    "name",
-    "content",
-    "id",
-    "class",
-    "title",
-    "role",
-    "width",
-    "height",
-    "viewbox",
-    "x",
-    "y",
-    "x1",
-    "x2",
-    "y1",
-    "y2",
-    "fill",
-    "stroke",
-    "stroke-width",
-    "font-size",
-    "font-weight",
-    "text-anchor",
-    "href",
-    "data-s",
-    "data-v",
-    "data-n",
-    "placeholder",
-    "hidden",
-    "value",
-}
 
 
 def test_html_has_only_the_renderers_elements_and_attributes(fleet_dir):
