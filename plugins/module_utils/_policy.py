@@ -26,10 +26,12 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
     KERNEL_DEFAULTS,
     KEYS,
     LIMITS,
+    MAX_DETECTION_TIME,
     PROC_SYS_RELPATH,
     SYSCTL_NAMES,
     Finding,
     Values,
+    check_range,
     detection_time,
     parse_int,
 )
@@ -167,6 +169,12 @@ def parse_policy(expected: Any = None, max_detection_time: Any = None) -> Policy
             raise PolicyError(
                 f"max_detection_time must be a positive number of seconds, got {max_detection_time!r}"
             )
+        # The longest detection the kernel can be set to (32767 + 32767 * 127): above it, any host passes.
+        too_long = check_range(
+            "max_detection_time", number, 1, MAX_DETECTION_TIME, "a whole number of seconds"
+        )
+        if too_long:
+            raise PolicyError(too_long)
         policy.max_detection_time = number
     return policy
 

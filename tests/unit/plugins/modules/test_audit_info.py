@@ -43,3 +43,13 @@ def test_timer_part_matches_this_namespace_and_a_wrong_expectation_is_a_finding(
     wrong = timer(expected_time=time_now + 100 if time_now < 32000 else time_now - 100, tolerance=1.0)
     assert wrong["ok"] is False
     assert [finding["id"] for finding in wrong["findings"]] == ["timer_mismatch"]
+
+
+def test_settings_part_bounds_max_detection_time_like_settings_info():
+    result = audit_info._settings(
+        {"expected": None, "max_detection_time": 10**30, "loader": "auto", "namespaces": "current"}
+    )
+    assert result["failed"] is True
+    assert result["msg"].startswith(
+        "settings: max_detection_time must be a whole number of seconds from 1 to 4194176, got 1000"
+    )
