@@ -814,3 +814,32 @@ def public_result(record: Mapping[str, Any]) -> dict[str, Any]:
         "detection_time": {k: v for k, v in _as_dict(record.get("detection_time")).items() if k != "policy"},
         "privileged": record.get("privileged"),
     }
+
+
+def asserts(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the verify role asserts, one loop item each: every check that did not pass (a warning is
+    printed, a failure or error fails the host) and, when the verdict is not pass without any failed check
+    (unreachable, or an error outside the checks), one item for the host itself. A passing host has none.
+    Small items: the loop's cost per item grows with what it carries (the full checks stay in the record)."""
+    items: list[dict[str, Any]] = []
+    if record.get("status") != "unreachable":
+        items = [
+            {"name": c["name"], "status": c["status"], "ok": bool(c["ok"]), "message": c["message"]}
+            for c in record.get("checks", ())
+            if c.get("status") not in ("pass", "skipped")
+        ]
+    if record.get("status") != "pass" and all(item["ok"] for item in items):
+        items.append(
+            {"name": "host", "status": record.get("status"), "ok": False, "message": record.get("message")}
+        )
+    return items
+
+
+def evaluate_record(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str, Any]:
+    """evaluate_host plus the two views the verify role reads: `result` (public_result, published as
+    tcp_keepalive_verify_result) and `asserts`. The filter verify_checks and audit_info's action plugin
+    (with `policy`) both return this. Raises ValueError for a bad fail_on entry or compliance exception."""
+    record = evaluate_host(raw, policy)
+    record["result"] = public_result(record)
+    record["asserts"] = asserts(record)
+    return record
