@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, NamedTuple, Optional
 
 # Short names users type (module options `time`, `intvl`, `probes`) -> full sysctl names.
 KEYS = ("time", "intvl", "probes")
@@ -31,33 +31,52 @@ Values = Dict[str, Optional[int]]  # typing.Dict: evaluated at import, Python 3.
 LIMITS = {"time": (1, 32767), "intvl": (1, 32767), "probes": (1, 127)}
 
 SEVERITIES = ("high", "medium", "low", "info")
+# What a finding is about: the live values (runtime) or the values the next boot sets (boot).
+FINDING_SCOPES = ("runtime", "boot")
 
-# Every finding id the collection emits, with its default severity. Reports, assertions and docs key on
-# these ids: add new ones here, never rename one.
-FINDING_SEVERITY = {
+
+class FindingKind(NamedTuple):
+    """What the collection knows about one finding id: its default severity, the verify check it belongs to,
+    its default scope, and, for an id the settings module emits for both the live and the boot values, the
+    check of its boot-scoped occurrences (a finding's own `scope` field decides; the controller's routing,
+    plugins/plugin_utils/_checks.FINDING_ROUTES, is derived from this)."""
+
+    severity: str  # one of SEVERITIES
+    check: str  # a check of the verify role (_checks.CHECKS; module_utils does not import plugin_utils)
+    scope: str  # one of FINDING_SCOPES: the scope of a finding that does not carry its own
+    boot_check: str | None = None  # the check of its occurrences with scope "boot", when not `check`
+
+
+# THE table: every finding id the collection emits -> its severity, check and scope. Reports, assertions
+# and docs key on these ids: add new ones here (and a row in docs/findings.md, which a unit test compares
+# with this table), never rename one. The order is meaningful: findings are sorted by it (_policy).
+FINDINGS: dict[str, FindingKind] = {
     # settings_info
-    "drift": "medium",
-    "not_persisted": "medium",
-    "overridden_at_boot": "medium",
-    "conflicting_definitions": "low",
-    "unparsable_line": "low",
-    "unreadable_file": "medium",
-    "missing_key": "medium",
-    "not_expected": "high",
-    "detection_time_exceeded": "high",
-    "namespace_defaults": "medium",
-    "namespace_unreadable": "low",
+    "drift": FindingKind("medium", "persistence", "boot"),
+    "not_persisted": FindingKind("medium", "persistence", "boot"),
+    "overridden_at_boot": FindingKind("medium", "persistence", "boot"),
+    "conflicting_definitions": FindingKind("low", "persistence", "boot"),
+    "unparsable_line": FindingKind("low", "persistence", "boot"),
+    "unreadable_file": FindingKind("medium", "persistence", "boot"),
+    "missing_key": FindingKind("medium", "runtime_values", "runtime"),
+    "not_expected": FindingKind("high", "runtime_values", "runtime", boot_check="persistence"),
+    "detection_time_exceeded": FindingKind("high", "detection_time", "runtime"),
+    "namespace_defaults": FindingKind("medium", "namespaces", "runtime"),
+    "namespace_unreadable": FindingKind("low", "namespaces", "runtime"),
     # sockets_info
-    "listener_without_keepalive": "high",
-    "listener_keepalive_unverified": "low",
-    "connection_without_keepalive": "medium",
-    "ghost_candidate": "high",
-    "keepalive_unknown": "info",
-    "user_timeout_overrides_probes": "low",
-    "socket_options_unreadable": "info",
+    "listener_without_keepalive": FindingKind("high", "listeners", "runtime"),
+    "listener_keepalive_unverified": FindingKind("low", "listeners", "runtime"),
+    "connection_without_keepalive": FindingKind("medium", "listeners", "runtime"),
+    "ghost_candidate": FindingKind("high", "ghosts", "runtime"),
+    "keepalive_unknown": FindingKind("info", "listeners", "runtime"),
+    "user_timeout_overrides_probes": FindingKind("low", "listeners", "runtime"),
+    "socket_options_unreadable": FindingKind("info", "listeners", "runtime"),
     # verify (active proof)
-    "timer_mismatch": "high",
+    "timer_mismatch": FindingKind("high", "timer", "runtime"),
 }
+
+# Every finding id with its default severity, in the order of FINDINGS.
+FINDING_SEVERITY = {finding_id: kind.severity for finding_id, kind in FINDINGS.items()}
 
 
 @dataclass

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
+    FINDING_SCOPES,
     FINDING_SEVERITY,
+    FINDINGS,
     KEYS,
     SEVERITIES,
     SYSCTL_NAMES,
@@ -33,7 +35,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
 
 REPORT_FORMAT_VERSION = 2
 STATUSES = ("pass", "fail", "error", "unreachable")
-SCOPES = ("runtime", "boot")
+SCOPES = FINDING_SCOPES  # ("runtime", "boot")
 
 
 class _CheckBase(TypedDict):
@@ -106,34 +108,13 @@ class FindingRoute:
     boot_check: str | None = None
 
 
-# THE table: every finding id of the collection -> exactly one check
-# (tests/unit/plugins/plugin_utils/test__report_pipeline.py checks it covers _common.FINDING_SEVERITY).
-# A finding's own `scope` field (runtime or boot) decides between `check` and `boot_check`; nothing is
-# routed by the text of a message. A settings finding about another network namespace (its `namespace`
-# inode set) belongs to `namespaces`.
+# Every finding id of the collection -> exactly one check per scope, derived from THE table,
+# _common.FINDINGS (id -> severity, check, scope, boot_check); tests/unit/plugins/plugin_utils/
+# test__report_pipeline.py checks that its checks are CHECK_NAMES. A finding's own `scope` field (runtime or
+# boot) decides between `check` and `boot_check`; nothing is routed by the text of a message. A settings
+# finding about another network namespace (its `namespace` inode set) belongs to `namespaces`.
 FINDING_ROUTES: dict[str, FindingRoute] = {
-    # settings_info
-    "not_expected": FindingRoute("runtime_values", "runtime", boot_check="persistence"),
-    "missing_key": FindingRoute("runtime_values", "runtime"),
-    "detection_time_exceeded": FindingRoute("detection_time", "runtime"),
-    "not_persisted": FindingRoute("persistence", "boot"),
-    "overridden_at_boot": FindingRoute("persistence", "boot"),
-    "drift": FindingRoute("persistence", "boot"),
-    "conflicting_definitions": FindingRoute("persistence", "boot"),
-    "unparsable_line": FindingRoute("persistence", "boot"),
-    "unreadable_file": FindingRoute("persistence", "boot"),
-    "namespace_defaults": FindingRoute("namespaces", "runtime"),
-    "namespace_unreadable": FindingRoute("namespaces", "runtime"),
-    # sockets_info
-    "listener_without_keepalive": FindingRoute("listeners", "runtime"),
-    "listener_keepalive_unverified": FindingRoute("listeners", "runtime"),
-    "connection_without_keepalive": FindingRoute("listeners", "runtime"),
-    "user_timeout_overrides_probes": FindingRoute("listeners", "runtime"),
-    "keepalive_unknown": FindingRoute("listeners", "runtime"),
-    "socket_options_unreadable": FindingRoute("listeners", "runtime"),
-    "ghost_candidate": FindingRoute("ghosts", "runtime"),
-    # timer_info
-    "timer_mismatch": FindingRoute("timer", "runtime"),
+    fid: FindingRoute(kind.check, kind.scope, boot_check=kind.boot_check) for fid, kind in FINDINGS.items()
 }
 OTHER_CHECK = "runtime_values"  # an unknown finding id (newer module) still lands somewhere visible
 FINDING_CHECKS: dict[str, tuple[str, ...]] = {

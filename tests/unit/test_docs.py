@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
-    FINDING_SEVERITY,
+    FINDINGS,
     KERNEL_DEFAULTS,
     LIMITS,
     detection_time,
@@ -51,25 +51,38 @@ def _markdown_pages() -> list:
 
 
 def _findings_table() -> dict:
+    """docs/findings.md's table: id -> (severity, check cell)."""
     rows = {}
     for line in (DOCS / "findings.md").read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^\| `([a-z_]+)` \| (high|medium|low|info) \|", line)
+        match = re.match(r"^\| `([a-z_]+)` \| ([^|]*?) \| ([^|]*?) \|", line)
         if match:
             assert match.group(1) not in rows, f"{match.group(1)} listed twice in docs/findings.md"
-            rows[match.group(1)] = match.group(2)
+            rows[match.group(1)] = (match.group(2), match.group(3))
     return rows
 
 
-def test_findings_page_lists_every_finding_id_with_its_severity() -> None:
+def _check_cell(fid: str) -> str:
+    """What the Check column says for a finding id: its check, and its boot-scope check when it has one."""
+    kind = FINDINGS[fid]
+    if kind.boot_check is None:
+        return f"`{kind.check}`"
+    return f"`{kind.check}` (scope {kind.scope}), `{kind.boot_check}` (scope boot)"
+
+
+def test_findings_page_lists_every_finding_id_with_its_severity_and_check() -> None:
     documented = _findings_table()
-    missing = sorted(set(FINDING_SEVERITY) - set(documented))
-    unknown = sorted(set(documented) - set(FINDING_SEVERITY))
+    missing = sorted(set(FINDINGS) - set(documented))
+    unknown = sorted(set(documented) - set(FINDINGS))
     assert not missing, f"finding ids not in docs/findings.md: {missing}"
     assert not unknown, f"docs/findings.md lists ids the code does not have: {unknown}"
     wrong = {
-        i: (documented[i], FINDING_SEVERITY[i]) for i in documented if documented[i] != FINDING_SEVERITY[i]
+        i: (documented[i][0], FINDINGS[i].severity)
+        for i in documented
+        if documented[i][0] != FINDINGS[i].severity
     }
-    assert not wrong, f"severity in docs vs code: {wrong}"
+    assert not wrong, f"severity in docs vs code (_common.FINDINGS): {wrong}"
+    wrong = {i: (documented[i][1], _check_cell(i)) for i in documented if documented[i][1] != _check_cell(i)}
+    assert not wrong, f"check in docs vs code (_common.FINDINGS): {wrong}"
 
 
 def _doc_checks() -> ModuleType:

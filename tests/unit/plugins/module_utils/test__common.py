@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import parse_cgroup, read_cgroup
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
+    FINDING_SCOPES,
     FINDING_SEVERITY,
+    FINDINGS,
     SEVERITIES,
     Finding,
     detection_time,
@@ -48,6 +52,19 @@ def test_finding_defaults_its_severity_from_the_registry_and_merges_extra():
     assert finding["severity"] == "high"
     assert finding["pid"] == 7
     assert set(FINDING_SEVERITY.values()) <= set(SEVERITIES)
+
+
+def test_every_finding_id_has_a_severity_a_check_and_a_scope():
+    # The checks are the controller's (_checks.CHECKS): tests/unit/plugins/plugin_utils checks them there,
+    # module_utils does not import plugin_utils.
+    assert FINDINGS, "the findings table is empty"
+    for fid, kind in FINDINGS.items():
+        assert re.fullmatch(r"[a-z]+(_[a-z]+)*", fid), fid
+        assert kind.severity in SEVERITIES, fid
+        assert kind.scope in FINDING_SCOPES, fid
+        assert isinstance(kind.check, str) and re.fullmatch(r"[a-z_]+", kind.check), fid
+        assert kind.boot_check is None or re.fullmatch(r"[a-z_]+", kind.boot_check), fid
+    assert list(FINDING_SEVERITY.items()) == [(fid, kind.severity) for fid, kind in FINDINGS.items()]
 
 
 def test_cgroup_v2_systemd_service():

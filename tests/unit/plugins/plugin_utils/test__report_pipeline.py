@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import FINDING_SEVERITY
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import FINDING_SEVERITY, FINDINGS
 from ansible_collections.tcp.keepalive.plugins.plugin_utils import _checks, _records, _render, _report
 
 REPO = Path(__file__).resolve().parents[4]
@@ -51,6 +51,71 @@ def test_every_finding_id_belongs_to_exactly_one_check():
         for scope in _checks.SCOPES:
             checks = {_checks.check_for({"id": fid, "scope": scope, "source": "sockets"})}
             assert len(checks) == 1 and checks <= set(_checks.CHECK_NAMES)
+
+
+# FINDING_ROUTES as it was written by hand before it was derived from _common.FINDINGS: the derived table
+# must route every id exactly as this one did.
+ROUTES_BEFORE_FINDINGS = {
+    "not_expected": ("runtime_values", "runtime", "persistence"),
+    "missing_key": ("runtime_values", "runtime", None),
+    "detection_time_exceeded": ("detection_time", "runtime", None),
+    "not_persisted": ("persistence", "boot", None),
+    "overridden_at_boot": ("persistence", "boot", None),
+    "drift": ("persistence", "boot", None),
+    "conflicting_definitions": ("persistence", "boot", None),
+    "unparsable_line": ("persistence", "boot", None),
+    "unreadable_file": ("persistence", "boot", None),
+    "namespace_defaults": ("namespaces", "runtime", None),
+    "namespace_unreadable": ("namespaces", "runtime", None),
+    "listener_without_keepalive": ("listeners", "runtime", None),
+    "listener_keepalive_unverified": ("listeners", "runtime", None),
+    "connection_without_keepalive": ("listeners", "runtime", None),
+    "user_timeout_overrides_probes": ("listeners", "runtime", None),
+    "keepalive_unknown": ("listeners", "runtime", None),
+    "socket_options_unreadable": ("listeners", "runtime", None),
+    "ghost_candidate": ("ghosts", "runtime", None),
+    "timer_mismatch": ("timer", "runtime", None),
+}
+
+
+def test_the_routes_derived_from_findings_are_the_routes_of_before():
+    routes = {fid: (r.check, r.scope, r.boot_check) for fid, r in _checks.FINDING_ROUTES.items()}
+    assert routes == ROUTES_BEFORE_FINDINGS
+    assert list(_checks.FINDING_ROUTES) == list(FINDINGS)
+    assert _checks.OTHER_CHECK == "runtime_values"
+    checks_before = {
+        fid: (check,) if boot_check is None else (check, boot_check)
+        for fid, (check, _scope, boot_check) in ROUTES_BEFORE_FINDINGS.items()
+    }
+    assert checks_before == _checks.FINDING_CHECKS
+    before = {fid: _checks.FindingRoute(*route) for fid, route in ROUTES_BEFORE_FINDINGS.items()}
+    for fid in [*ROUTES_BEFORE_FINDINGS, "no_such_id"]:
+        for scope in (None, "runtime", "boot", "bogus"):
+            for source, namespace in (("settings", None), ("settings", 4026532000), ("sockets", None)):
+                finding: dict[str, Any] = {"id": fid, "source": source, "namespace": namespace}
+                if scope is not None:
+                    finding["scope"] = scope
+                route = before.get(fid)
+                default_scope = route.scope if route else "runtime"
+                wanted_scope = scope if scope in ("runtime", "boot") else default_scope
+                if source == "settings" and namespace is not None and fid != "unreadable_file":
+                    wanted = "namespaces"
+                elif route is None:
+                    wanted = "runtime_values"
+                elif route.boot_check and wanted_scope == "boot":
+                    wanted = route.boot_check
+                else:
+                    wanted = route.check
+                assert _checks.scope_of(finding) == wanted_scope, finding
+                assert _checks.check_for(finding) == wanted, finding
+
+
+def test_every_check_of_the_findings_table_is_a_check_of_the_role():
+    for fid, kind in FINDINGS.items():
+        assert kind.check in _checks.CHECK_NAMES, fid
+        assert kind.boot_check is None or kind.boot_check in _checks.CHECK_NAMES, fid
+        assert kind.boot_check != kind.check, f"{fid}: boot_check repeats check"
+        assert kind.scope in _checks.SCOPES, fid
 
 
 def test_routing_uses_scope_and_namespace_never_the_message():
@@ -219,7 +284,26 @@ def test_public_result_is_small_and_says_the_verdict():
     assert result["finding_ids"] == ["not_expected"] and result["findings"]["high"] == 1
 
 
-def test_the_role_readme_names_every_finding_id_of_the_table():
-    readme = (REPO / "roles" / "verify" / "README.md").read_text(encoding="utf-8")
-    missing = [fid for fid in _checks.FINDING_ROUTES if f"`{fid}`" not in readme]
-    assert not missing, f"roles/verify/README.md check table lacks {missing}"
+def _role_readme_check_table() -> tuple[list[str], str, str]:
+    """roles/verify/README.md's "| Check | ... |" table: the check names of its first column, the text of
+    the step holding it up to the table, and the table itself."""
+    lines = (REPO / "roles" / "verify" / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"^\s*\| Check \|", line))
+    end = start + 1
+    while end < len(lines) and lines[end].lstrip().startswith("|"):
+        end += 1
+    step = max(i for i in range(start) if re.match(r"^\d+\. ", lines[i]))
+    rows = [re.match(r"^\s*\| `([a-z_]+)` \|", line) for line in lines[start + 2 : end]]
+    assert all(rows), "every row of the check table starts with a `check` name"
+    names = [row.group(1) for row in rows if row]
+    return names, "\n".join(lines[step:start]), "\n".join(lines[start:end])
+
+
+def test_the_role_readme_check_table_names_every_check_and_links_the_findings_page():
+    # The ids are listed once, in docs/findings.md (tests/unit/test_docs.py compares it with FINDINGS);
+    # the role README describes the checks and links there.
+    names, before, table = _role_readme_check_table()
+    assert names == list(_checks.CHECK_NAMES), "roles/verify/README.md check table vs _checks.CHECKS"
+    assert "](../../docs/findings.md)" in before, "the text before the check table links docs/findings.md"
+    listed = [fid for fid in FINDINGS if f"`{fid}`" in table]
+    assert not listed, f"roles/verify/README.md's check table lists finding ids again: {listed}"
