@@ -67,12 +67,15 @@ def _plain(value: Any) -> Any:
 def _host_record(hostvars: Any, host: str, name: str) -> Any:
     """One host's record, or None. HostVars.raw_get returns the host's variables without re-templating the
     record, which set_fact already rendered (templating it again costs milliseconds per host, and must not
-    happen to strings read from the hosts); a plain mapping of mappings (tests) works too."""
+    happen to strings read from the hosts); a plain mapping of mappings (tests) works too. A dotted name
+    (`var.key`) reads a key of the variable: the verify role's `__tcp_keepalive_verify_audit.record`."""
     if host not in hostvars:
         return None
     raw_get = getattr(hostvars, "raw_get", None)
-    variables = raw_get(host) if raw_get is not None else hostvars[host]
-    return variables.get(name) if isinstance(variables, Mapping) else None
+    value: Any = raw_get(host) if raw_get is not None else hostvars[host]
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
 
 
 def default_run_id() -> str:

@@ -62,8 +62,10 @@ _value:
       C(privileged), C(checks) (list of C(name), C(title), C(status) V(pass)/V(warn)/V(fail)/V(error),
       C(ok), C(failing), C(other), C(message)), C(findings), C(values) (C(runtime) and C(boot) values),
       C(detection_time), C(services_without_keepalive), C(ghost_candidates), C(limitations), C(errors),
-      C(summary), C(facts) (the module results) and C(result) (the small public verdict the role publishes
-      as C(tcp_keepalive_verify_result)).'
+      C(summary), C(facts) (the module results), C(result) (the small public verdict the role publishes
+      as C(tcp_keepalive_verify_result)) and C(asserts) (what the role asserts: each check that did not
+      pass, as C(name), C(status), C(ok), C(message); for an unreachable host, or one whose verdict is
+      not V(pass) without a failed check, one entry C(host) carrying the verdict).'
     - 'Each finding carries C(scope) (V(runtime) or V(boot)); a finding under a valid compliance exception
       carries C(waived) and never fails; one whose exception has expired carries C(waiver_expired) and fails.'
   type: dict
@@ -73,7 +75,7 @@ from collections.abc import Mapping
 from typing import Any, Callable
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tcp.keepalive.plugins.plugin_utils._checks import evaluate_host, public_result
+from ansible_collections.tcp.keepalive.plugins.plugin_utils._checks import evaluate_record
 
 
 def verify_checks(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,11 +86,9 @@ def verify_checks(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str
     if not isinstance(policy, Mapping):
         raise AnsibleFilterError(f"verify_checks expects a policy dict, got {type(policy).__name__}")
     try:
-        record = evaluate_host(raw, policy)
+        return evaluate_record(raw, policy)
     except ValueError as exc:  # a bad fail_on entry or compliance exception
         raise AnsibleFilterError(f"verify_checks: {exc}") from exc
-    record["result"] = public_result(record)
-    return record
 
 
 class FilterModule:

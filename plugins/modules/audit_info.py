@@ -17,11 +17,24 @@ description:
     returned with C(failed=true) and its C(msg); the other parts are still gathered. The task itself
     fails only when every part failed.
   - Changes nothing on the host.
+  - With O(policy), the action plugin of this module also evaluates the result on the controller, as the
+    filter P(tcp.keepalive.verify_checks#filter) does, and returns the host record as RV(record). The task
+    then neither fails nor is unreachable; an unreachable host or a failed module becomes the verdict of
+    the record (status V(unreachable) or V(error)), with a warning. The role C(tcp.keepalive.verify) works
+    this way, in one task per host.
 author:
   - tcp.keepalive developers (@tcp-keepalive)
 extends_documentation_fragment:
   - tcp.keepalive._attributes
   - tcp.keepalive._attributes.info_module
+attributes:
+  action:
+    description:
+      - Indicates this has a corresponding action plugin so some parts of the options can be executed on
+        the controller.
+    support: full
+    details:
+      - O(policy) is evaluated by the action plugin on the controller.
 options:
   settings:
     description:
@@ -69,6 +82,14 @@ options:
         description: Largest accepted difference in seconds (0 to 3600).
         type: float
         default: 2
+  policy:
+    description:
+      - The policy to evaluate the result against, on the controller (never sent to the host), the same
+        dict as the O(tcp.keepalive.verify_checks#filter:policy) of the filter
+        P(tcp.keepalive.verify_checks#filter), with C(expected), C(max_detection_time), C(fail_on),
+        C(require_root), C(idle_threshold) and C(exceptions).
+      - When set, RV(record) is returned and the task does not fail for the host's state.
+    type: dict
 notes:
   - Run it as root to see every socket and network namespace; as another user it reports what that user can
     see, and RV(user) says who ran it.
@@ -96,6 +117,21 @@ EXAMPLES = r"""
 - name: Show the effective user and the settings findings
   ansible.builtin.debug:
     msg: "{{ keepalive_audit.user.name }}: {{ keepalive_audit.settings.findings | map(attribute='id') }}"
+
+- name: Gather and evaluate against a policy in the same task (an unreachable host becomes a verdict)
+  tcp.keepalive.audit_info:
+    settings:
+      expected: {time: 600, intvl: 60, probes: 5}
+    policy:
+      expected: {time: 600, intvl: 60, probes: 5}
+      max_detection_time: 900
+      fail_on: [high, medium]
+  register: keepalive_verdict
+
+- name: Fail the hosts whose verdict is not pass, after whatever else the play does with the records
+  ansible.builtin.assert:
+    that: keepalive_verdict.record.status == 'pass'
+    fail_msg: "{{ keepalive_verdict.record.message }}"
 """
 
 RETURN = r"""
@@ -123,6 +159,17 @@ timer:
   description: What M(tcp.keepalive.timer_info) returns, C(skipped) when O(timer.enabled=false), or C(failed).
   returned: always
   type: dict
+record:
+  description:
+    - The host record, as the filter P(tcp.keepalive.verify_checks#filter) returns it (C(status), C(checks),
+      C(findings), C(result) (the small public verdict), C(asserts) and the rest); for an unreachable host
+      the record of an unreachable host.
+  returned: when O(policy) is set
+  type: dict
+  sample:
+    host: web1
+    status: fail
+    result: {status: fail, compliant: false, failed_checks: [runtime_values]}
 """
 
 import os
@@ -165,6 +212,8 @@ ARGUMENT_SPEC = {
             "tolerance": {"type": "float", "default": 2.0},
         },
     },
+    # Evaluated by the action plugin on the controller, which removes it from the module's arguments.
+    "policy": {"type": "dict"},
 }
 
 

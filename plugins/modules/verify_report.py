@@ -61,7 +61,9 @@ options:
     elements: str
   record_var:
     description:
-      - Name of the host variable that holds each host's record.
+      - Name of the host variable that holds each host's record; a dotted name (C(var.key)) reads a key of
+        that variable, for example C(audit.record) when C(audit) is the registered result of
+        M(tcp.keepalive.audit_info) with O(tcp.keepalive.audit_info#module:policy).
     type: str
     default: __tcp_keepalive_verify_record
 seealso:

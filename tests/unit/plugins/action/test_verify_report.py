@@ -50,3 +50,21 @@ def test_a_host_without_record_is_reported_unreachable():
     record = verify_report.missing_host_record("h9", policy)
     assert record["status"] == "unreachable" and record["host"] == "h9"
     assert all(check["status"] == "error" for check in record["checks"])
+
+
+def test_a_dotted_record_var_reads_a_key_of_the_registered_result(tmp_path):
+    # the verify role registers audit_info's result and passes record_var=__tcp_keepalive_verify_audit.record
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("h0\nh1\nh2\n")
+    loader = DataLoader()
+    manager = InventoryManager(loader=loader, sources=[str(inventory)])
+    variables = VariableManager(loader=loader, inventory=manager)
+    variables.set_nonpersistent_facts("h0", {"audit": {"record": {"host": "h0", "status": "fail"}}})
+    variables.set_nonpersistent_facts("h1", {"audit": {"changed": False}})
+    hostvars = HostVars(inventory=manager, variable_manager=variables, loader=loader)
+    assert verify_report._plain(verify_report._host_record(hostvars, "h0", "audit.record")) == {
+        "host": "h0",
+        "status": "fail",
+    }
+    assert verify_report._host_record(hostvars, "h1", "audit.record") is None
+    assert verify_report._host_record(hostvars, "h2", "audit.record") is None
