@@ -40,13 +40,7 @@ fi
 [[ ${#SCENARIOS[@]} -gt 0 ]] || die "no Molecule scenario found under molecule/"
 
 platform_names() {  # container names a scenario creates (its platforms)
-  python - "$REPO/molecule/$1/molecule.yml" <<'PY'
-import sys, yaml
-with open(sys.argv[1], encoding="utf-8") as handle:
-    data = yaml.safe_load(handle) or {}
-for platform in data.get("platforms") or []:
-    print(platform["name"])
-PY
+  python "$REPO/tools/molecule_platforms.py" "$REPO/molecule/$1/molecule.yml"
 }
 
 remove_containers() {  # remove_containers SCENARIO...: docker rm -f every platform container
