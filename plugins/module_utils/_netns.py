@@ -15,7 +15,6 @@ a namespace we may not enter, or a missing key.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import json
 import os
@@ -239,6 +238,8 @@ def setns(fd: int, nstype: int = CLONE_NEWNET, force_ctypes: bool = False) -> No
     if not force_ctypes and hasattr(os, "setns"):
         os.setns(fd, nstype)
         return
+    import ctypes  # only here: Python < 3.12 in a child entering a namespace (3 ms to import, every run)
+
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)) != 0:
         err = ctypes.get_errno()

@@ -42,12 +42,6 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._classify import (
 from ansible_collections.tcp.keepalive.plugins.module_utils._common import SEVERITIES, Finding
 from ansible_collections.tcp.keepalive.plugins.module_utils._netns import NamespaceContext, scan_contexts
 from ansible_collections.tcp.keepalive.plugins.module_utils._owners import scan_socket_fds
-from ansible_collections.tcp.keepalive.plugins.module_utils._probe import probe_listener
-from ansible_collections.tcp.keepalive.plugins.module_utils._remediation import (
-    hint_for,
-    remediation_hint,
-    remedy_for,
-)
 from ansible_collections.tcp.keepalive.plugins.module_utils._selection import (
     DEFAULT_IDLE_THRESHOLD,
     DEFAULT_STATES,
@@ -74,6 +68,18 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
 
 namespace_contexts = scan_contexts  # the pre-split name
 
+# _probe (only with probe_listeners) and _remediation (only for a service that lacks keepalive) are imported
+# where they are used: the module's code travels as source in AnsiballZ and is compiled on every run, and
+# most scans need neither (benchmarks/bench_local_fleet.py measures the audit per host).
+
+
+def _probe_listener(*args: Any, **kwargs: Any) -> Any:
+    """_probe.probe_listener, imported on the first probe (probe_listeners is opt-in)."""
+    from ansible_collections.tcp.keepalive.plugins.module_utils._probe import probe_listener
+
+    return probe_listener(*args, **kwargs)
+
+
 __all__ = [
     "DEFAULT_IDLE_THRESHOLD",
     "DEFAULT_STATES",
@@ -88,7 +94,6 @@ __all__ = [
     "endpoint",
     "is_loopback",
     "namespace_contexts",
-    "remediation_hint",
     "effective_detection_time",
     "parse_options",
     "scan_sockets",
@@ -163,6 +168,8 @@ class ServiceStats:
             or self.listeners_unverified
         ):
             return None
+        from ansible_collections.tcp.keepalive.plugins.module_utils._remediation import hint_for, remedy_for
+
         seen = self.with_keepalive > 0 and not self.without_keepalive
         return hint_for(remedy_for(self.comm, self.exe, self.first_pid, root), seen, self.first_pid, root)
 
@@ -258,7 +265,7 @@ class Scan:
         self.methods: set = set()
         self.socket_source = socket_source or default_socket_source(root, self.methods)
         self.resampler = resampler or default_resampler
-        self.prober = prober or probe_listener
+        self.prober = prober or _probe_listener
         self.selector = Selector(options, root=root)
         self.services: dict[str, ServiceStats] = {}
         self.by_state = [0] * (max(TCP_STATES) + 1)  # by state number
@@ -734,6 +741,8 @@ class Scan:
                 ),
             )
         if verdict == "unverified":
+            from ansible_collections.tcp.keepalive.plugins.module_utils._remediation import remedy_for
+
             stats.listeners_unverified += 1
             remedy = remedy_for(stats.comm, stats.exe, stats.first_pid, self.root)
             known = f"; {remedy.default_on}" if remedy.default_on else ""
