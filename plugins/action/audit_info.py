@@ -23,6 +23,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.tcp.keepalive.plugins.plugin_utils._checks import evaluate_record
 
 MODULE = "tcp.keepalive.audit_info"
+_KEPT_WITH_POLICY = ("user", "warnings", "deprecations", "msg")
 
 
 class ActionModule(ActionBase):
@@ -55,6 +56,8 @@ class ActionModule(ActionBase):
         if audit.get("unreachable") or audit.get("failed"):
             what = "unreachable" if audit.get("unreachable") else "audit_info failed"
             self._display.warning(f"{host}: {what}, recorded in the reports: {audit.get('msg', '')}")
-        result.update({k: v for k, v in audit.items() if k not in ("failed", "unreachable")})
+        # The parts are in the record (record.facts); returned once, not twice: the registered result of every
+        # host stays in the controller's memory for the play. The module's warnings are still shown.
+        result.update({k: v for k, v in audit.items() if k in _KEPT_WITH_POLICY})
         result.update(changed=False, record=record)
         return result

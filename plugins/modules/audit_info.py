@@ -148,22 +148,28 @@ user:
       type: str
   sample: {uid: 0, name: root}
 settings:
-  description: What M(tcp.keepalive.settings_info) returns, or C(failed) and C(msg).
-  returned: always
+  description:
+    - What M(tcp.keepalive.settings_info) returns, or C(failed) and C(msg).
+    - With O(policy), in RV(record) as C(record.facts.settings) instead (not twice in one result).
+  returned: when O(policy) is not set
   type: dict
 sockets:
-  description: What M(tcp.keepalive.sockets_info) returns, or C(failed) and C(msg).
-  returned: always
+  description:
+    - What M(tcp.keepalive.sockets_info) returns, or C(failed) and C(msg).
+    - With O(policy), in RV(record) as C(record.facts.sockets) instead (not twice in one result).
+  returned: when O(policy) is not set
   type: dict
 timer:
-  description: What M(tcp.keepalive.timer_info) returns, C(skipped) when O(timer.enabled=false), or C(failed).
-  returned: always
+  description:
+    - What M(tcp.keepalive.timer_info) returns, C(skipped) when O(timer.enabled=false), or C(failed).
+    - With O(policy), in RV(record) as C(record.facts.timer) instead (not twice in one result).
+  returned: when O(policy) is not set
   type: dict
 record:
   description:
     - The host record, as the filter P(tcp.keepalive.verify_checks#filter) returns it (C(status), C(checks),
-      C(findings), C(result) (the small public verdict), C(asserts) and the rest); for an unreachable host
-      the record of an unreachable host.
+      C(findings), C(result) (the small public verdict), C(asserts), C(facts) (the module's C(settings),
+      C(sockets) and C(timer)) and the rest); for an unreachable host the record of an unreachable host.
   returned: when O(policy) is set
   type: dict
   sample:

@@ -105,12 +105,19 @@ def test_a_configured_host_passes_with_nothing_to_assert(configured):
     assert record["host"] == "web1" and record["status"] == "pass", record["message"]
     assert record["result"]["compliant"] is True and record["result"]["checks"]["timer"] == "skipped"
     assert record["asserts"] == []
-    # the same record as the filter tcp.keepalive.verify_checks gives, and the module's keys stay
+    # the same record as the filter tcp.keepalive.verify_checks gives; the parts only once, in the record
     expected = evaluate_record({"host": "web1", "audit": dict(configured)}, POLICY)
     assert {k: v for k, v in record.items() if k != "run"} == {
         k: v for k, v in expected.items() if k != "run"
     }
-    assert result["settings"] == configured["settings"]
+    assert record["facts"]["settings"] == {k: v for k, v in configured["settings"].items() if k != "changed"}
+    assert "settings" not in result and "sockets" not in result and "timer" not in result
+    assert result["user"] == {"uid": 0, "name": "root"}
+
+
+def test_the_modules_warnings_are_kept_with_policy(configured):
+    result = _run(dict(ARGS, policy=POLICY), dict(configured, warnings=["cannot read /proc/42/fd"]))[0]
+    assert result["warnings"] == ["cannot read /proc/42/fd"]
 
 
 def test_a_host_out_of_policy_fails_in_the_record_not_in_the_task(drifted):
