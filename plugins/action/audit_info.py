@@ -20,7 +20,7 @@ from typing import Any
 from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible_collections.tcp.keepalive.plugins.plugin_utils._checks import evaluate_record
+from ansible_collections.tcp.keepalive.plugins.plugin_utils._checks import check_warnings, evaluate_record
 
 MODULE = "tcp.keepalive.audit_info"
 _KEPT_WITH_POLICY = ("user", "warnings", "deprecations", "msg")
@@ -59,5 +59,8 @@ class ActionModule(ActionBase):
         # The parts are in the record (record.facts); returned once, not twice: the registered result of every
         # host stays in the controller's memory for the play. The module's warnings are still shown.
         result.update({k: v for k, v in audit.items() if k in _KEPT_WITH_POLICY})
+        warnings = check_warnings(record)
+        if warnings:  # the role asserts only failed checks; a warning is printed here, at any verbosity
+            result["warnings"] = [*result.get("warnings", ()), *warnings]
         result.update(changed=False, record=record)
         return result

@@ -63,9 +63,9 @@ _value:
       C(ok), C(failing), C(other), C(message)), C(findings), C(values) (C(runtime) and C(boot) values),
       C(detection_time), C(services_without_keepalive), C(ghost_candidates), C(limitations), C(errors),
       C(summary), C(facts) (the module results), C(result) (the small public verdict the role publishes
-      as C(tcp_keepalive_verify_result)) and C(asserts) (what the role asserts: each check that did not
-      pass, as C(name), C(status), C(ok), C(message); for an unreachable host, or one whose verdict is
-      not V(pass) without a failed check, one entry C(host) carrying the verdict).'
+      as C(tcp_keepalive_verify_result)) and C(asserts) (what the role asserts: each check that failed,
+      status V(fail) or V(error), as C(name), C(status), C(ok), C(message); for an unreachable host, or
+      one whose verdict is not V(pass) without a failed check, one entry C(host) carrying the verdict).'
     - 'Each finding carries C(scope) (V(runtime) or V(boot)); a finding under a valid compliance exception
       carries C(waived) and never fails; one whose exception has expired carries C(waiver_expired) and fails.'
   type: dict

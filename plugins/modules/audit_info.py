@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: audit_info
 short_description: Everything the keepalive audit needs from a host, in one module call
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs on the managed node what M(tcp.keepalive.settings_info), M(tcp.keepalive.sockets_info) and
     M(tcp.keepalive.timer_info) do, in one process and one round trip, and reports the effective user the
@@ -20,7 +20,8 @@ description:
   - With O(policy), the action plugin of this module also evaluates the result on the controller, as the
     filter P(tcp.keepalive.verify_checks#filter) does, and returns the host record as RV(record). The task
     then neither fails nor is unreachable; an unreachable host or a failed module becomes the verdict of
-    the record (status V(unreachable) or V(error)), with a warning. The role C(tcp.keepalive.verify) works
+    the record (status V(unreachable) or V(error)), with a warning; each check that passed with a warning
+    is returned as a warning of the task. The role C(tcp.keepalive.verify) works
     this way, in one task per host.
 author:
   - tcp.keepalive developers (@tcp-keepalive)

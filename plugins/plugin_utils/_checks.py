@@ -798,22 +798,35 @@ def public_result(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def asserts(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """What the verify role asserts, one loop item each: every check that did not pass (a warning is
-    printed, a failure or error fails the host) and, when the verdict is not pass without any failed check
-    (unreachable, or an error outside the checks), one item for the host itself. A passing host has none.
-    Small items: the loop's cost per item grows with what it carries (the full checks stay in the record)."""
+    """What the verify role asserts, one loop item each: every check that failed (status fail or error) and,
+    when the verdict is not pass without any failed check (unreachable, or an error outside the checks), one
+    item for the host itself. A passing host has none; a check that passed with a warning is not asserted
+    but printed as a warning (check_warnings). Small items: the loop's cost per item grows with what it
+    carries (the full checks stay in the record)."""
     items: list[dict[str, Any]] = []
     if record.get("status") != "unreachable":
         items = [
-            {"name": c["name"], "status": c["status"], "ok": bool(c["ok"]), "message": c["message"]}
+            {"name": c["name"], "status": c["status"], "ok": False, "message": c["message"]}
             for c in record.get("checks", ())
-            if c.get("status") not in ("pass", "skipped")
+            if not c.get("ok")  # fail or error; pass, warn and skipped are ok
         ]
-    if record.get("status") != "pass" and all(item["ok"] for item in items):
+    if record.get("status") != "pass" and not items:
         items.append(
             {"name": "host", "status": record.get("status"), "ok": False, "message": record.get("message")}
         )
     return items
+
+
+def check_warnings(record: Mapping[str, Any]) -> list[str]:
+    """One line per check that passed with a warning (findings below fail_on), naming the host: audit_info's
+    action plugin returns them as the task's warnings, which Ansible prints whatever the verbosity."""
+    if record.get("status") == "unreachable":
+        return []
+    return [
+        f"{record.get('host')}: check {c['name']} passed with a warning: {c['message']}"
+        for c in record.get("checks", ())
+        if c.get("status") == "warn"
+    ]
 
 
 def evaluate_record(raw: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str, Any]:

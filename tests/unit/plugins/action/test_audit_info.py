@@ -129,7 +129,16 @@ def test_a_host_out_of_policy_fails_in_the_record_not_in_the_task(drifted):
     failing = {a["name"]: a for a in record["asserts"]}
     assert failing["runtime_values"]["ok"] is False and failing["runtime_values"]["status"] == "fail"
     assert "7200" in failing["runtime_values"]["message"]
-    assert all(a["status"] != "pass" for a in record["asserts"])
+    assert all(a["ok"] is False and a["status"] in ("fail", "error") for a in record["asserts"])
+
+
+def test_a_check_passed_with_a_warning_is_a_task_warning_not_an_assert(configured):
+    # not root: the privileges check warns (tcp_keepalive_verify_require_root is off)
+    result = _run(dict(ARGS, policy=POLICY), dict(configured, user={"uid": 1000, "name": "alice"}))[0]
+    record = result["record"]
+    assert record["status"] == "pass" and record["result"]["checks"]["privileges"] == "warn"
+    assert record["asserts"] == []
+    assert [w for w in result["warnings"] if w.startswith("web1: check privileges passed with a warning: ")]
 
 
 def test_an_unreachable_host_is_a_verdict_with_one_assert_and_a_warning():
