@@ -131,7 +131,8 @@ def main() -> None:
             statuses[name] = _statuses(os.path.join(work, f"{name}{round_no}"))
         print(
             f"round {round_no + 1}: ping {ping[-1]:.2f} s, audit (default policy) {audit[-1]:.2f} s, "
-            f"audit (compliant) {audit_ok[-1]:.2f} s",
+            f"audit (compliant) {audit_ok[-1]:.2f} s; ratios {audit[-1] / ping[-1]:.2f}x and "
+            f"{audit_ok[-1] / ping[-1]:.2f}x ({processes[-1]} processes, load {loads[-1]:.1f})",
             file=sys.stderr,
         )
     result = {
@@ -155,6 +156,9 @@ def main() -> None:
         "ping_s": ping,
         "audit_s": audit,
         "audit_compliant_s": audit_ok,
+        # the same-run comparison, round by round (a round's ping, then its two audits)
+        "ratio_per_round": [round(a / p, 3) for a, p in zip(audit, ping)],
+        "ratio_compliant_per_round": [round(a / p, 3) for a, p in zip(audit_ok, ping)],
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as handle:
