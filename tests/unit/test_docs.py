@@ -10,7 +10,6 @@ antsibull-changelog lint, docs/reference/ regenerated from ansible-doc and compa
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import sys
@@ -23,6 +22,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
     LIMITS,
     detection_time,
 )
+from ansible_collections.tcp.keepalive.tests.unit.source_loader import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -86,12 +86,7 @@ def test_findings_page_lists_every_finding_id_with_its_severity_and_check() -> N
 
 
 def _doc_checks() -> ModuleType:
-    # The one link checker, shared with scripts/docs.sh.
-    spec = importlib.util.spec_from_file_location("doc_checks", REPO / "tools" / "doc_checks.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("doc_checks")  # the one link checker, shared with scripts/docs.sh
 
 
 def test_relative_links_in_docs_resolve() -> None:

@@ -9,30 +9,17 @@ malformed block (and an extractor that would silently skip one) in a plain pytes
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from ansible_collections.tcp.keepalive.tests.unit.source_loader import load_source
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = sorted(p for p in (REPO / "plugins" / "modules").glob("*.py") if not p.name.startswith("_"))
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "extract_examples", REPO / "molecule" / "examples" / "extract_examples.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["extract_examples"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-extract_examples = _load()
+extract_examples = load_source("extract_examples", REPO / "molecule" / "examples" / "extract_examples.py")
 
 
 def test_the_collection_has_modules() -> None:

@@ -5,29 +5,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
+from ansible_collections.tcp.keepalive.tests.unit.source_loader import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "molecule_platforms", REPO / "tools" / "molecule_platforms.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["molecule_platforms"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-molecule_platforms = _load_tool()
+molecule_platforms = load_tool("molecule_platforms")
 
 SCENARIO = """\
 ---

@@ -5,27 +5,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from ansible_collections.tcp.keepalive.tests.unit.source_loader import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_ROLES = ("configure", "verify")
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("role_readme", REPO / "tools" / "role_readme.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["role_readme"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-role_readme = _load_tool()
+role_readme = load_tool("role_readme")
 
 SPEC = """\
 argument_specs:

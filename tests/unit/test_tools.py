@@ -5,28 +5,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
+
+from ansible_collections.tcp.keepalive.tests.unit.source_loader import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def subscripts(tmp_path: Path, source: str) -> list[str]:
     path = tmp_path / "m.py"
     path.write_text(source)
-    return [line.rsplit(": ", 1)[-1] for line in load("runtime_subscripts").findings(path)]
+    return [line.rsplit(": ", 1)[-1] for line in load_tool("runtime_subscripts").findings(path)]
 
 
 def test_runtime_alias_cast_and_default_factory_are_found(tmp_path):
@@ -64,7 +54,7 @@ def test_annotations_count_without_the_future_import(tmp_path):
 
 
 def test_the_managed_node_code_has_no_runtime_subscripts():
-    module = load("runtime_subscripts")
+    module = load_tool("runtime_subscripts")
     files = module.python_files([str(REPO / "plugins" / "modules"), str(REPO / "plugins" / "module_utils")])
     assert files and [line for path in files for line in module.findings(path)] == []
 
@@ -89,12 +79,12 @@ def importer_output(contents: list[tuple[str, str]], log: str = "", documented: 
 
 
 def test_a_clean_import_passes():
-    check = load("galaxy_importer_check")
+    check = load_tool("galaxy_importer_check")
     assert check.problems(importer_output([("module", "settings"), ("filter", "verify_checks")])) == []
 
 
 def test_lint_warnings_duplicates_undocumented_and_incomplete_runs_fail():
-    check = load("galaxy_importer_check")
+    check = load_tool("galaxy_importer_check")
     warned = importer_output([("module", "settings")], log="WARNING: roles/x/tasks/main.yml:3: bad\n")
     assert check.problems(warned) == ["WARNING: roles/x/tasks/main.yml:3: bad"]
     twice = importer_output([("filter", "verify_checks"), ("filter", "verify_checks")])
@@ -105,14 +95,14 @@ def test_lint_warnings_duplicates_undocumented_and_incomplete_runs_fail():
 
 
 def test_the_get_pip_stand_in_goes_where_ansible_test_looks(tmp_path):
-    pip = load("ansible_test_pip")
+    pip = load_tool("ansible_test_pip")
     assert pip.pinned_pip_version("    return dict(pip='24.0', setuptools='1')") == "24.0"
     assert pip.cache_path("24.0", tmp_path) == tmp_path / ".ansible/test/cache/get_pip_24_0.py"
     compile(pip.STANDIN, "get_pip.py", "exec")
 
 
 def test_a_complete_module_page_from_the_installed_copy_passes_and_gaps_are_named():
-    release = load("release_checks")
+    release = load_tool("release_checks")
     page = {
         "doc": {
             "filename": "/inst/plugins/modules/m.py",
@@ -136,7 +126,7 @@ def test_a_complete_module_page_from_the_installed_copy_passes_and_gaps_are_name
 
 
 def test_role_pages_need_a_main_entry_point():
-    release = load("release_checks")
+    release = load_tool("release_checks")
     docs = {"tcp.keepalive.r": {"path": "/inst"}}
     assert release.doc_problems("role", "tcp.keepalive.r", "/inst", docs) == [
         "tcp.keepalive.r: no documented main entry point"
@@ -144,7 +134,7 @@ def test_role_pages_need_a_main_entry_point():
 
 
 def test_reports_with_a_check_in_error_fail(tmp_path):
-    release = load("release_checks")
+    release = load_tool("release_checks")
     (tmp_path / "hosts").mkdir()
     (tmp_path / "hosts" / "localhost.json").write_text(json.dumps({"host": "localhost", "status": "fail"}))
     (tmp_path / "junit.xml").write_text(
