@@ -6,7 +6,9 @@
 Without `policy` this is the module, unchanged. With `policy` (the verify role passes it) the module's
 result is evaluated here on the controller, in the same task, by the code of the filter
 tcp.keepalive.verify_checks, and returned as `record`: the host record with its checks, verdict, public
-result and what the role asserts. Then the task itself never fails: an unreachable host or a failed module
+result and what the role asserts; the public result's keys (`status`, `compliant`, `checks`, ...) are also
+the task result's own, so that registering the task is publishing the verdict (the role registers it as
+tcp_keepalive_verify_result: no `set_fact` task, another worker process per host). Then the task itself never fails: an unreachable host or a failed module
 is a verdict of the record (status `unreachable` or `error`), which the role asserts after the reports are
 written. One task instead of a module task, an evaluating `set_fact` and `ignore_unreachable` +
 `ignore_errors` (each task costs a worker process per host; the filter would be loaded in each of them).
@@ -62,5 +64,7 @@ class ActionModule(ActionBase):
         warnings = check_warnings(record)
         if warnings:  # the role asserts only failed checks; a warning is printed here, at any verbosity
             result["warnings"] = [*result.get("warnings", ()), *warnings]
+        # the verdict at the top level: the registered result is the public tcp_keepalive_verify_result
+        result.update(record["result"])
         result.update(changed=False, record=record)
         return result

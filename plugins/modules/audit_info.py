@@ -89,7 +89,10 @@ options:
         dict as the O(tcp.keepalive.verify_checks#filter:policy) of the filter
         P(tcp.keepalive.verify_checks#filter), with C(expected), C(max_detection_time), C(fail_on),
         C(require_root), C(idle_threshold) and C(exceptions).
-      - When set, RV(record) is returned and the task does not fail for the host's state.
+      - When set, RV(record) is returned, with the verdict also at the top level of the result (RV(status),
+        RV(compliant), RV(checks), RV(failed_checks), RV(findings), RV(finding_ids), RV(waived),
+        RV(detection_time), RV(privileged)). Registering the task publishes the verdict, as the verify role
+        does with C(tcp_keepalive_verify_result). The task does not fail for the host's state.
     type: dict
 notes:
   - Run it as root to see every socket and network namespace; as another user it reports what that user can
@@ -131,7 +134,7 @@ EXAMPLES = r"""
 
 - name: Fail the hosts whose verdict is not pass, after whatever else the play does with the records
   ansible.builtin.assert:
-    that: keepalive_verdict.record.status == 'pass'
+    that: keepalive_verdict.compliant
     fail_msg: "{{ keepalive_verdict.record.message }}"
 """
 
@@ -177,6 +180,53 @@ record:
     host: web1
     status: fail
     result: {status: fail, compliant: false, failed_checks: [runtime_values]}
+status:
+  description: The host's verdict, V(pass), V(fail), V(error) or V(unreachable) (the same as C(record.status)).
+  returned: when O(policy) is set
+  type: str
+  sample: fail
+compliant:
+  description: Whether the verdict is V(pass).
+  returned: when O(policy) is set
+  type: bool
+  sample: false
+checks:
+  description: Each check's name and its status (V(pass), V(warn), V(fail), V(error) or V(skipped)).
+  returned: when O(policy) is set
+  type: dict
+  sample: {runtime_values: fail, persistence: pass, timer: pass}
+failed_checks:
+  description: The names of the checks that failed.
+  returned: when O(policy) is set
+  type: list
+  elements: str
+  sample: [runtime_values]
+findings:
+  description: How many findings of each severity (waived ones not counted).
+  returned: when O(policy) is set
+  type: dict
+  sample: {high: 0, medium: 1, low: 0, info: 2}
+finding_ids:
+  description: The ids of the findings that are not waived, sorted.
+  returned: when O(policy) is set
+  type: list
+  elements: str
+  sample: [runtime_mismatch]
+waived:
+  description: How many findings a valid compliance exception covers.
+  returned: when O(policy) is set
+  type: int
+  sample: 0
+detection_time:
+  description: The worst-case dead-peer detection time in seconds, live (C(runtime)) and after reboot (C(boot)).
+  returned: when O(policy) is set
+  type: dict
+  sample: {runtime: 7875, boot: 7875}
+privileged:
+  description: Whether the module ran as root (everything was visible).
+  returned: when O(policy) is set
+  type: bool
+  sample: true
 """
 
 import os

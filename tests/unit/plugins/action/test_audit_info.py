@@ -113,6 +113,9 @@ def test_a_configured_host_passes_with_nothing_to_assert(configured):
     assert record["facts"]["settings"] == {k: v for k, v in configured["settings"].items() if k != "changed"}
     assert "settings" not in result and "sockets" not in result and "timer" not in result
     assert result["user"] == {"uid": 0, "name": "root"}
+    # registering the task publishes the verdict (the role's tcp_keepalive_verify_result, no set_fact)
+    assert {k: result[k] for k in record["result"]} == record["result"]
+    assert result["status"] == "pass" and result["compliant"] is True
 
 
 def test_the_modules_warnings_are_kept_with_policy(configured):
@@ -126,6 +129,9 @@ def test_a_host_out_of_policy_fails_in_the_record_not_in_the_task(drifted):
     record = result["record"]
     assert record["status"] == "fail" and record["result"]["compliant"] is False
     assert "runtime_values" in record["result"]["failed_checks"]
+    assert result["status"] == "fail" and result["compliant"] is False
+    assert result["checks"]["runtime_values"] == "fail"
+    assert result["failed_checks"] == record["result"]["failed_checks"]
     failing = {a["name"]: a for a in record["asserts"]}
     assert failing["runtime_values"]["ok"] is False and failing["runtime_values"]["status"] == "fail"
     assert "7200" in failing["runtime_values"]["message"]
@@ -150,6 +156,7 @@ def test_an_unreachable_host_is_a_verdict_with_one_assert_and_a_warning():
     record = result["record"]
     assert record["status"] == "unreachable"
     assert record["result"]["status"] == "unreachable" and record["result"]["compliant"] is False
+    assert result["status"] == "unreachable" and result["compliant"] is False
     assert [(a["name"], a["ok"]) for a in record["asserts"]] == [("host", False)]
     assert "port 1" in str(record["asserts"][0]["message"])
     display.warning.assert_called_once()
