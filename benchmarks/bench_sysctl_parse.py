@@ -33,6 +33,7 @@ from _collection import import_collection
 
 import_collection()
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf  # noqa: E402
+from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_edit as edit  # noqa: E402
 
 FILE = "/etc/sysctl.d/60-tcp-keepalive.conf"
 WANT = {"time": 600, "intvl": 30, "probes": 4}
@@ -58,7 +59,7 @@ def timed(function) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
-def check_plan(plan: conf.PersistPlan, before: str) -> None:
+def check_plan(plan: edit.PersistPlan, before: str) -> None:
     assert plan.error is None, plan.error
     old, new = plan.edits[FILE]
     assert old == before
@@ -82,7 +83,7 @@ def run_size(megabytes: float, repeat: int) -> dict:
             times["baseline"].append(seconds)
             seconds, _models = timed(lambda: [conf.boot_model(root, loader) for loader in conf.LOADERS])
             times["boot_model"].append(seconds)
-            seconds, plan = timed(lambda: conf.plan_persist(root, "procps", FILE, WANT))
+            seconds, plan = timed(lambda: edit.plan_persist(root, "procps", FILE, WANT))
             times["plan_persist"].append(seconds)
             check_plan(plan, text)
         medians = {name: statistics.median(values) for name, values in times.items()}

@@ -312,14 +312,16 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._procsys import (
     write_value,
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._sysctl_conf import (
-    DEFAULT_FILE,
-    ON_CONFLICT,
-    PersistPlan,
     boot_model,
     detect_loader,
     host_path,
-    plan_persist,
     resolve,
+)
+from ansible_collections.tcp.keepalive.plugins.module_utils._sysctl_edit import (
+    DEFAULT_FILE,
+    ON_CONFLICT,
+    PersistPlan,
+    plan_persist,
 )
 
 # Tree the module reads and writes. Always "/" in use; unit tests point it at a fixture tree.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
+from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_edit as edit
 from ansible_collections.tcp.keepalive.plugins.modules import settings
 from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
 
@@ -80,7 +81,7 @@ def test_debian_tree_conflict_then_comment_out(tree, capsys, monkeypatch):
     assert "\n# net.ipv4.tcp_keepalive_time = 1800\n" in sysctl_conf
     assert (
         sysctl_conf.replace(
-            conf.DISABLED_MARKER
+            edit.DISABLED_MARKER
             + "net.ipv4.tcp_keepalive_time is managed in /etc/sysctl.d/60-tcp-keepalive.conf\n",
             "",
         ).replace("# net.ipv4.tcp_keepalive_time = 1800", "net.ipv4.tcp_keepalive_time = 1800")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
+from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_edit as edit
 
 BENCH = Path(__file__).resolve().parents[4] / "benchmarks" / "bench_sysctl_parse.py"
 
@@ -47,6 +48,6 @@ def test_each_content_is_parsed_once_per_plan(tmp_path, monkeypatch):
         return real(text, pattern)
 
     monkeypatch.setattr(conf, "parse_procps", counting)
-    plan = conf.plan_persist(str(tmp_path), "procps", bench.FILE, bench.WANT)
+    plan = edit.plan_persist(str(tmp_path), "procps", bench.FILE, bench.WANT)
     assert plan.error is None and plan.boot_after == bench.WANT
     assert len(parsed) == 2  # the file as it is, and as planned; every later model reuses them

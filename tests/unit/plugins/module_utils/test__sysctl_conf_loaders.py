@@ -12,6 +12,7 @@ import os
 import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils import _policy
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
+from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_edit as edit
 from ansible_collections.tcp.keepalive.tests.unit.loader_cases import CASES
 from ansible_collections.tcp.keepalive.tests.unit.sysctl_tree import link, write
 
@@ -188,7 +189,7 @@ def test_procps_3_3_16_has_no_globs(tmp_path):
 def test_plan_names_the_loader_version(tmp_path, monkeypatch):
     monkeypatch.setattr(conf, "loader_version", lambda loader, root="/", runner=None: "procps-ng 3.3.16")
     write(tmp_path, "/run/sysctl.d/60-tcp-keepalive.conf", f"{TIME} = 200\n")
-    plan = conf.plan_persist(str(tmp_path), "procps", "/etc/sysctl.d/60-tcp-keepalive.conf", {"time": 600})
+    plan = edit.plan_persist(str(tmp_path), "procps", "/etc/sysctl.d/60-tcp-keepalive.conf", {"time": 600})
     assert plan.loader_version == "procps-ng 3.3.16"
     assert plan.error and "masked by /run/sysctl.d/60-tcp-keepalive.conf" in plan.error
 
@@ -209,7 +210,7 @@ def test_symlink_into_vendor_directory_is_refused(tmp_path, vendor):
     write(tmp_path, vendor, f"{TIME} = 100\n")
     link(tmp_path, "/etc/sysctl.d/60-tcp-keepalive.conf", vendor)
     before = (tmp_path / vendor.lstrip("/")).read_text()
-    plan = conf.plan_persist(str(tmp_path), "systemd", "/etc/sysctl.d/60-tcp-keepalive.conf", {"time": 600})
+    plan = edit.plan_persist(str(tmp_path), "systemd", "/etc/sysctl.d/60-tcp-keepalive.conf", {"time": 600})
     assert plan.error and plan.edits == {}
     assert f"is a symlink to {vendor}" in plan.error
     assert ("upgrade" in plan.error) if vendor.startswith("/usr") else ("/run" in plan.error)
@@ -220,7 +221,7 @@ def test_symlink_into_vendor_directory_is_refused(tmp_path, vendor):
 def test_symlink_within_etc_is_still_followed(tmp_path):
     write(tmp_path, "/etc/sysctl.d/real.conf", f"{TIME} = 100\n")
     link(tmp_path, "/etc/sysctl.d/60-tcp-keepalive.conf", "real.conf")
-    plan = conf.plan_persist(str(tmp_path), "systemd", "/etc/sysctl.d/60-tcp-keepalive.conf", {"time": 600})
+    plan = edit.plan_persist(str(tmp_path), "systemd", "/etc/sysctl.d/60-tcp-keepalive.conf", {"time": 600})
     assert plan.error is None and list(plan.edits) == ["/etc/sysctl.d/real.conf"]
 
 

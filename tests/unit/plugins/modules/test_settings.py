@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
+from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_edit as edit
 from ansible_collections.tcp.keepalive.plugins.modules import settings
 from ansible_collections.tcp.keepalive.tests.unit.compat import (
     module_utils_internal as _module_utils_internal,
@@ -16,7 +16,7 @@ from ansible_collections.tcp.keepalive.tests.unit.compat import (
 from ansible_collections.tcp.keepalive.tests.unit.compat import patch_module_args
 
 TIME = "net.ipv4.tcp_keepalive_time"
-OURS = conf.DEFAULT_FILE
+OURS = edit.DEFAULT_FILE
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_present_sets_live_and_file_then_is_idempotent(root, capsys):
     assert result["boot_before"] == {"time": None, "intvl": None, "probes": None}
     assert result["boot_after"] == {"time": 600, "intvl": 30, "probes": 4}
     assert result["files_changed"] == [OURS]
-    assert ours(root).read_text() == conf.plan_set(None, {"time": 600, "intvl": 30, "probes": 4})
+    assert ours(root).read_text() == edit.plan_set(None, {"time": 600, "intvl": 30, "probes": 4})
     assert stat.S_IMODE(os.stat(ours(root)).st_mode) == 0o644
     assert result["loader"]["name"] == "procps"
     again = run(capsys, {"time": 600, "intvl": 30, "probes": 4})

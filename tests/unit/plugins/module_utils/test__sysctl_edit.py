@@ -1,4 +1,4 @@
-"""Unit tests for the drop-in editing helpers and persist planning of _sysctl_conf."""
+"""Unit tests for the drop-in editing helpers and persist planning of _sysctl_edit."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import os
 
 import pytest
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_conf as conf
+from ansible_collections.tcp.keepalive.plugins.module_utils import _sysctl_edit as edit
 from ansible_collections.tcp.keepalive.tests.unit.sysctl_tree import write
 
 TIME = "net.ipv4.tcp_keepalive_time"
 INTVL = "net.ipv4.tcp_keepalive_intvl"
 PROBES = "net.ipv4.tcp_keepalive_probes"
-OURS = conf.DEFAULT_FILE
+OURS = edit.DEFAULT_FILE
 
 
 def live_lines(text: str) -> list[str]:
@@ -20,8 +21,8 @@ def live_lines(text: str) -> list[str]:
 
 # --- plan_set ------------------------------------------------------------------------------------------
 def test_new_file_gets_header_and_keys_in_order():
-    text = conf.plan_set(None, {"probes": 5, "time": 600})
-    assert text == f"{conf.MANAGED_HEADER}\n{TIME} = 600\n{PROBES} = 5\n"
+    text = edit.plan_set(None, {"probes": 5, "time": 600})
+    assert text == f"{edit.MANAGED_HEADER}\n{TIME} = 600\n{PROBES} = 5\n"
 
 
 def test_update_in_place_keeps_everything_else():
@@ -34,7 +35,7 @@ def test_update_in_place_keeps_everything_else():
         "  -net.ipv4.tcp_keepalive_intvl   =   75   \n"
         "kernel.pid_max = 4194304\n"
     )
-    after = conf.plan_set(before, {"time": 600, "intvl": 30})
+    after = edit.plan_set(before, {"time": 600, "intvl": 30})
     assert after == (
         "# tuning for the proxies\n"
         "\n"
@@ -48,26 +49,26 @@ def test_update_in_place_keeps_everything_else():
 
 def test_duplicates_first_updated_later_commented_never_dropped():
     before = f"{TIME} = 100\nvm.a = 1\n{TIME}=200\nnet/ipv4/tcp_keepalive_time = 300\n"
-    after = conf.plan_set(before, {"time": 600})
+    after = edit.plan_set(before, {"time": 600})
     assert live_lines(after) == [f"{TIME} = 600", "vm.a = 1"]
     # The later duplicates survive as comments, each under a marker line.
     assert f"# {TIME}=200\n" in after and "# net/ipv4/tcp_keepalive_time = 300\n" in after
-    assert after.count(conf.DISABLED_MARKER) == 2
+    assert after.count(edit.DISABLED_MARKER) == 2
     # And the model agrees there is exactly one live definition, with our value.
     parsed = [p for p in conf.parse_text(after) if p.kind == "assignment" and p.keys == ("time",)]
     assert len(parsed) == 1 and conf.kernel_int(parsed[0].value) == 600
 
 
 def test_inline_note_after_number_is_kept():
-    after = conf.plan_set(f"{TIME} = 7200 # two hours, kernel default\n", {"time": 600})
+    after = edit.plan_set(f"{TIME} = 7200 # two hours, kernel default\n", {"time": 600})
     assert after == f"{TIME} = 600 # two hours, kernel default\n"
 
 
 def test_leading_zero_in_file_is_octal_so_it_is_rewritten():
     # The kernel reads "0600" as 384: asking for 600 must change the file.
-    assert conf.plan_set(f"{TIME} = 0600\n", {"time": 600}) == f"{TIME} = 600\n"
+    assert edit.plan_set(f"{TIME} = 0600\n", {"time": 600}) == f"{TIME} = 600\n"
     # ...and asking for 384 leaves it alone (that is what the kernel already gets).
-    assert conf.plan_set(f"{TIME} = 0600\n", {"time": 384}) == f"{TIME} = 0600\n"
+    assert edit.plan_set(f"{TIME} = 0600\n", {"time": 384}) == f"{TIME} = 0600\n"
 
 
 @pytest.mark.parametrize(
@@ -82,8 +83,8 @@ def test_leading_zero_in_file_is_octal_so_it_is_rewritten():
 )
 def test_plan_set_is_idempotent(before):
     values = {"time": 600, "intvl": 30, "probes": 4}
-    once = conf.plan_set(before, values)
-    assert conf.plan_set(once, values) == once
+    once = edit.plan_set(before, values)
+    assert edit.plan_set(once, values) == once
     for parsed in conf.parse_text(before or ""):
         if parsed.kind != "assignment" or parsed.glob:
             assert parsed.raw in once  # comments, blank lines, other keys, globs: kept as they are
@@ -96,46 +97,46 @@ def test_plan_set_is_idempotent(before):
 
 
 def test_missing_trailing_newline_and_crlf_preserved():
-    assert conf.plan_set("vm.a = 1", {"time": 5}) == f"vm.a = 1\n{TIME} = 5\n"
-    assert conf.plan_set("vm.a = 1\r\n", {"time": 5}) == f"vm.a = 1\r\n{TIME} = 5\r\n"
+    assert edit.plan_set("vm.a = 1", {"time": 5}) == f"vm.a = 1\n{TIME} = 5\n"
+    assert edit.plan_set("vm.a = 1\r\n", {"time": 5}) == f"vm.a = 1\r\n{TIME} = 5\r\n"
 
 
 def test_globs_and_exclusions_are_left_alone():
     before = "net.ipv4.tcp_keepalive_* = 5\n-net.ipv4.tcp_keepalive_probes\n"
-    assert conf.plan_set(before, {"time": 9}) == before + f"{TIME} = 9\n"
+    assert edit.plan_set(before, {"time": 9}) == before + f"{TIME} = 9\n"
 
 
 # --- plan_remove / comment_out -------------------------------------------------------------------------
 def test_remove_keeps_other_lines():
     before = f"# mine\n{TIME} = 1\nvm.a = 1\nnet/ipv4/tcp_keepalive_time=2\n{INTVL} = 3\n"
-    assert conf.plan_remove(before, ["time"]) == f"# mine\nvm.a = 1\n{INTVL} = 3\n"
+    assert edit.plan_remove(before, ["time"]) == f"# mine\nvm.a = 1\n{INTVL} = 3\n"
 
 
 def test_remove_deletes_file_with_only_header_left():
-    ours = conf.plan_set(None, {"time": 1, "intvl": 2, "probes": 3})
-    assert conf.plan_remove(ours, conf.KEYS) is None
-    assert conf.plan_remove(None, conf.KEYS) is None
+    ours = edit.plan_set(None, {"time": 1, "intvl": 2, "probes": 3})
+    assert edit.plan_remove(ours, conf.KEYS) is None
+    assert edit.plan_remove(None, conf.KEYS) is None
     # A user comment keeps the file.
-    assert conf.plan_remove(ours + "# keep me\n", conf.KEYS) == f"{conf.MANAGED_HEADER}\n# keep me\n"
+    assert edit.plan_remove(ours + "# keep me\n", conf.KEYS) == f"{edit.MANAGED_HEADER}\n# keep me\n"
 
 
 def test_comment_out_marks_only_assignments():
     text = f"# c\n{TIME} = 1\nvm.a = 2\n"
-    after = conf.comment_out(text, [1, 2], "managed elsewhere")
-    assert after == f"# c\n{conf.DISABLED_MARKER}managed elsewhere\n# {TIME} = 1\nvm.a = 2\n"
-    assert conf.comment_out(after, [3], "again") == after  # line 3 is now a comment
+    after = edit.comment_out(text, [1, 2], "managed elsewhere")
+    assert after == f"# c\n{edit.DISABLED_MARKER}managed elsewhere\n# {TIME} = 1\nvm.a = 2\n"
+    assert edit.comment_out(after, [3], "again") == after  # line 3 is now a comment
 
 
 def test_editable_only_under_etc():
-    assert conf.editable("/etc/sysctl.d/99-x.conf")
-    assert conf.editable("/etc/sysctl.conf")
+    assert edit.editable("/etc/sysctl.d/99-x.conf")
+    assert edit.editable("/etc/sysctl.conf")
     for path in ("/usr/lib/sysctl.d/a.conf", "/run/sysctl.d/a.conf", "/lib/sysctl.d/a.conf", "/etcetera/a"):
-        assert not conf.editable(path)
+        assert not edit.editable(path)
 
 
 # --- plan_persist ----------------------------------------------------------------------------------------
 def plan(root, values, on_conflict="fail", loader="procps", file=OURS, state="present", keys=None):
-    return conf.plan_persist(str(root), loader, file, values, state, on_conflict, keys)
+    return edit.plan_persist(str(root), loader, file, values, state, on_conflict, keys)
 
 
 def test_plan_new_file_no_conflict(tmp_path):
@@ -261,9 +262,9 @@ def test_symlinked_file_edits_its_target(tmp_path):
 
 
 def test_absent_removes_and_deletes(tmp_path):
-    write(tmp_path, OURS, conf.plan_set(None, {"time": 600, "probes": 4}))
+    write(tmp_path, OURS, edit.plan_set(None, {"time": 600, "probes": 4}))
     partial = plan(tmp_path, {}, state="absent", keys=["time"])
-    assert partial.edits[OURS][1] == f"{conf.MANAGED_HEADER}\n{PROBES} = 4\n"
+    assert partial.edits[OURS][1] == f"{edit.MANAGED_HEADER}\n{PROBES} = 4\n"
     assert partial.boot_after == {"time": None, "intvl": None, "probes": 4}
     full = plan(tmp_path, {}, state="absent")
     assert full.edits[OURS][1] is None
