@@ -8,10 +8,11 @@ result is evaluated here on the controller, in the same task, by the code of the
 tcp.keepalive.verify_checks, and returned as `record`: the host record with its checks, verdict, public
 result and what the role asserts; the public result's keys (`status`, `compliant`, `checks`, ...) are also
 the task result's own, so that registering the task is publishing the verdict (the role registers it as
-tcp_keepalive_verify_result: no `set_fact` task, another worker process per host). Then the task itself never fails: an unreachable host or a failed module
-is a verdict of the record (status `unreachable` or `error`), which the role asserts after the reports are
-written. One task instead of a module task, an evaluating `set_fact` and `ignore_unreachable` +
-`ignore_errors` (each task costs a worker process per host; the filter would be loaded in each of them).
+tcp_keepalive_verify_result: no `set_fact` task, another worker process per host). Then the task itself
+never fails: an unreachable host or a failed module is a verdict of the record (status `unreachable` or
+`error`), which the role asserts after the reports are written. One task instead of a module task, an
+evaluating `set_fact` and `ignore_unreachable` + `ignore_errors` (each task costs a worker process per
+host; the filter would be loaded in each of them).
 """
 
 from __future__ import annotations

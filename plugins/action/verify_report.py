@@ -67,8 +67,9 @@ def _plain(value: Any) -> Any:
 def _host_record(hostvars: Any, host: str, name: str) -> Any:
     """One host's record, or None. HostVars.raw_get returns the host's variables without re-templating the
     record, which register or set_fact already rendered (templating it again costs milliseconds per host,
-    and must not happen to strings read from the hosts); a plain mapping of mappings (tests) works too. A dotted name
-    (`var.key`) reads a key of the variable: the verify role's `tcp_keepalive_verify_result.record`."""
+    and must not happen to strings read from the hosts); a plain mapping of mappings (tests) works too. A
+    dotted name (`var.key`) reads a key of the variable: the verify role's
+    `tcp_keepalive_verify_result.record`."""
     if host not in hostvars:
         return None
     raw_get = getattr(hostvars, "raw_get", None)

@@ -181,7 +181,7 @@ record:
     status: fail
     result: {status: fail, compliant: false, failed_checks: [runtime_values]}
 status:
-  description: The host's verdict, V(pass), V(fail), V(error) or V(unreachable) (the same as C(record.status)).
+  description: The host's verdict, V(pass), V(fail), V(error) or V(unreachable) (as C(record.status)).
   returned: when O(policy) is set
   type: str
   sample: fail
@@ -218,7 +218,7 @@ waived:
   type: int
   sample: 0
 detection_time:
-  description: The worst-case dead-peer detection time in seconds, live (C(runtime)) and after reboot (C(boot)).
+  description: Worst-case dead-peer detection time in seconds, live (C(runtime)) and after reboot (C(boot)).
   returned: when O(policy) is set
   type: dict
   sample: {runtime: 7875, boot: 7875}
