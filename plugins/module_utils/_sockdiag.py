@@ -46,7 +46,7 @@ import os
 import socket
 import struct
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Tuple
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -131,12 +131,6 @@ def states_mask(names: Iterable[str]) -> int:
     return mask
 
 
-def _address(family: int, raw: bytes) -> str:
-    if family == socket.AF_INET:
-        return socket.inet_ntop(socket.AF_INET, raw[:4])
-    return socket.inet_ntop(socket.AF_INET6, raw)
-
-
 def build_request(
     family: int, mask: int, seq: int = 1, dump: bool = True, sock: TcpSocket | None = None
 ) -> bytes:
@@ -157,15 +151,24 @@ def build_request(
     return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, flags, seq, 0) + body
 
 
-def parse_messages(
+# A raw socket: the fields of one inet_diag_msg as unpacked, addresses still bytes, plus three of TCP_INFO.
+# What the bulk of a large scan needs (state, timer, inode, idle time) costs no address text and no object;
+# socket_from_raw() makes the TcpSocket when one is wanted. Index by the R_* constants.
+RawSocket = Tuple[Any, ...]
+R_FAMILY, R_STATE, R_TIMER, R_RETRANS, R_SPORT, R_DPORT, R_SRC, R_DST = range(8)
+R_IF, R_COOKIE_LO, R_COOKIE_HI, R_EXPIRES, R_RQUEUE, R_WQUEUE, R_UID, R_INODE = range(8, 16)
+R_LAST_RECV, R_LAST_SENT, R_PROBES = range(16, 19)
+
+
+def parse_raw(
     data: bytes | bytearray | memoryview,
     length: int | None = None,
     keep: Callable[[int, int, int, int, bytes], bool] | None = None,
-) -> tuple[list[TcpSocket], bool]:
-    """Parse the netlink messages in data[:length]: (sockets, done); done once an NLMSG_DONE was seen.
+) -> tuple[list[RawSocket], bool]:
+    """Parse the netlink messages in data[:length]: (raw sockets, done); done once an NLMSG_DONE was seen.
 
     `keep(family, state, sport, dport, src)` (src: the 16 raw address bytes) drops a socket before anything
-    else of it is decoded (no tuple, no address text, no TCP_INFO).
+    else of it is decoded (no tail, no TCP_INFO).
 
     Raises SockDiagError for an NLMSG_ERROR carrying a non-zero errno.
     """
@@ -175,76 +178,125 @@ def parse_messages(
     hdr_unpack = _NLMSGHDR.unpack_from
     rta_unpack = _RTATTR.unpack_from
     times_unpack = _TCPI_TIMES.unpack_from
-    af_inet = socket.AF_INET
-    ntop = socket.inet_ntop
-    out: list[TcpSocket] = []
+    info_min = 4 + _TCPI_TIMES_OFFSET + 16
+    info_len = 0
+    info_at = 0  # where INET_DIAG_INFO sat in the previous message: the kernel writes the same attributes
+    # in the same order for the sockets of one dump (inet_sk_diag_fill), so it is looked for there first
+    out: list[RawSocket] = []
+    append = out.append
     offset = 0
     done = False
     while offset + 16 <= end:
         msg_len, msg_type, _flags, _seq, _pid = hdr_unpack(data, offset)
         if msg_len < 16 or offset + msg_len > end:
             break
-        if msg_type == NLMSG_DONE:
+        if msg_type == SOCK_DIAG_BY_FAMILY and msg_len >= 16 + _MSG_LEN:
+            base = offset + 16
+            head = head_unpack(data, base)
+            if keep is not None and not keep(head[0], head[1], head[4], head[5], head[6]):
+                offset += (msg_len + 3) & ~3
+                continue
+            msg_end = offset + msg_len
+            attr = base + _MSG_LEN + info_at
+            if not (
+                info_at
+                and attr + info_min <= msg_end
+                and rta_unpack(data, attr) == (info_len, INET_DIAG_INFO)
+            ):
+                attr = base + _MSG_LEN
+                info_len = 0
+                while attr + 4 <= msg_end:
+                    rta_len, rta_type = rta_unpack(data, attr)
+                    if rta_len < 4:
+                        break
+                    if rta_type == INET_DIAG_INFO and rta_len >= info_min and attr + rta_len <= msg_end:
+                        info_len = rta_len
+                        info_at = attr - base - _MSG_LEN
+                        break
+                    attr += (rta_len + 3) & ~3
+            if info_len:
+                last_sent, _last_ack_sent, last_recv, _last_ack_recv = times_unpack(
+                    data, attr + 4 + _TCPI_TIMES_OFFSET
+                )
+                append(head + tail_unpack(data, base + 40) + (last_recv, last_sent, data[attr + 7]))
+            else:
+                append(head + tail_unpack(data, base + 40) + (None, None, None))
+        elif msg_type == NLMSG_DONE:
             done = True  # the kernel ends each dump with it; bytes after it belong to a following one
-            offset += (msg_len + 3) & ~3
-            continue
-        if msg_type == NLMSG_ERROR:
+        elif msg_type == NLMSG_ERROR:
             code = struct.unpack_from("=i", data, offset + 16)[0]
             if code:
                 raise SockDiagError("sock_diag: " + os.strerror(-code))
-            offset += (msg_len + 3) & ~3
-            continue
-        if msg_type == SOCK_DIAG_BY_FAMILY and msg_len >= 16 + _MSG_LEN:
-            base = offset + 16
-            family, state, timer, retrans, sport, dport, src, dst = head_unpack(data, base)
-            if keep is not None and not keep(family, state, sport, dport, src):
-                offset += (msg_len + 3) & ~3
-                continue
-            _if, cookie_lo, cookie_hi, expires, rqueue, wqueue, uid, inode = tail_unpack(data, base + 40)
-            cookie = cookie_lo | (cookie_hi << 32)  # sock_diag_save_cookie() splits the u64 this way
-            last_recv = last_sent = probes = None
-            attr = base + _MSG_LEN
-            msg_end = offset + msg_len
-            while attr + 4 <= msg_end:
-                rta_len, rta_type = rta_unpack(data, attr)
-                if rta_len < 4:
-                    break
-                if rta_type == INET_DIAG_INFO and rta_len >= 4 + _TCPI_TIMES_OFFSET + 16:
-                    probes = data[attr + 7]
-                    last_sent, _last_ack_sent, last_recv, _last_ack_recv = times_unpack(
-                        data, attr + 4 + _TCPI_TIMES_OFFSET
-                    )
-                    break
-                attr += (rta_len + 3) & ~3
-            if family == af_inet:
-                src_text = ntop(af_inet, bytes(src[:4]))
-                dst_text = ntop(af_inet, bytes(dst[:4]))
-            else:
-                src_text = ntop(family, bytes(src))
-                dst_text = ntop(family, bytes(dst))
-            out.append(
-                TcpSocket(
-                    family,
-                    state,
-                    timer,
-                    retrans,
-                    src_text,
-                    sport,
-                    dst_text,
-                    dport,
-                    expires,
-                    rqueue,
-                    wqueue,
-                    uid,
-                    inode,
-                    cookie,
-                    last_recv,
-                    last_sent,
-                    probes,
-                )
-            )
         offset += (msg_len + 3) & ~3
     return out, done
+
+
+def raw_address(family: int, raw: bytes) -> str:
+    """The text of a raw inet_diag address (16 bytes; an IPv4 address is the first 4)."""
+    if family == socket.AF_INET:
+        return socket.inet_ntop(socket.AF_INET, raw[:4])
+    return socket.inet_ntop(socket.AF_INET6, raw)
+
+
+def socket_from_raw(raw: RawSocket) -> TcpSocket:
+    family = raw[0]
+    return TcpSocket(
+        family,
+        raw[1],
+        raw[2],
+        raw[3],
+        raw_address(family, raw[6]),
+        raw[4],
+        raw_address(family, raw[7]),
+        raw[5],
+        raw[11],
+        raw[12],
+        raw[13],
+        raw[14],
+        raw[15],
+        raw[9] | (raw[10] << 32),  # sock_diag_save_cookie() splits the u64 this way
+        raw[16],
+        raw[17],
+        raw[18],
+    )
+
+
+def raw_from_socket(sock: TcpSocket) -> RawSocket:
+    """The raw record a dump would have given for `sock` (tests feed parsed fixtures to the raw path)."""
+    src = socket.inet_pton(sock.family, sock.src).ljust(16, b"\0")
+    dst = socket.inet_pton(sock.family, sock.dst).ljust(16, b"\0")
+    cookie = sock.cookie if sock.cookie is not None else (INET_DIAG_NOCOOKIE << 32) | INET_DIAG_NOCOOKIE
+    return (
+        sock.family,
+        sock.state,
+        sock.timer,
+        sock.retrans,
+        sock.sport,
+        sock.dport,
+        src,
+        dst,
+        0,
+        cookie & 0xFFFFFFFF,
+        cookie >> 32,
+        sock.expires,
+        sock.rqueue,
+        sock.wqueue,
+        sock.uid,
+        sock.inode,
+        sock.last_data_recv,
+        sock.last_data_sent,
+        sock.probes,
+    )
+
+
+def parse_messages(
+    data: bytes | bytearray | memoryview,
+    length: int | None = None,
+    keep: Callable[[int, int, int, int, bytes], bool] | None = None,
+) -> tuple[list[TcpSocket], bool]:
+    """parse_raw(), each socket as a TcpSocket (addresses as text)."""
+    raws, done = parse_raw(data, length, keep)
+    return [socket_from_raw(raw) for raw in raws], done
 
 
 def _open_netlink() -> socket.socket:
@@ -266,16 +318,16 @@ def _receive(sock: socket.socket, buffer: bytearray, record: list[bytes] | None)
     return size
 
 
-def dump_tcp(
+def dump_raw(
     mask: int = ALL_STATES_MASK,
     families: Sequence[int] = (socket.AF_INET, socket.AF_INET6),
     sock: socket.socket | None = None,
     record: list[bytes] | None = None,
     keep: Callable[[int, int, int, int, bytes], bool] | None = None,
-) -> Iterator[TcpSocket]:
+) -> Iterator[list[RawSocket]]:
     """Stream every TCP socket of the caller's network namespace (or of `sock`'s, a NETLINK_SOCK_DIAG
-    socket opened in another namespace) whose state is in `mask`. `record` collects the raw bytes
-    received, for test fixtures."""
+    socket opened in another namespace) whose state is in `mask`, one list of raw sockets per receive
+    (possibly empty). `record` collects the raw bytes received, for test fixtures."""
     own = sock is None
     nl = _open_netlink() if sock is None else sock
     buffer = bytearray(_RECV_BUFFER)
@@ -291,15 +343,28 @@ def dump_tcp(
                 if size == 0:
                     break
                 try:
-                    batch, done = parse_messages(buffer, size, keep)
+                    batch, done = parse_raw(buffer, size, keep)
                 except SockDiagError:
                     if family == socket.AF_INET6 and not socket.has_ipv6:
                         break
                     raise
-                yield from batch
+                yield batch
     finally:
         if own:
             nl.close()
+
+
+def dump_tcp(
+    mask: int = ALL_STATES_MASK,
+    families: Sequence[int] = (socket.AF_INET, socket.AF_INET6),
+    sock: socket.socket | None = None,
+    record: list[bytes] | None = None,
+    keep: Callable[[int, int, int, int, bytes], bool] | None = None,
+) -> Iterator[TcpSocket]:
+    """dump_raw(), socket by socket, each as a TcpSocket."""
+    for batch in dump_raw(mask, families, sock, record, keep):
+        for raw in batch:
+            yield socket_from_raw(raw)
 
 
 def query_tcp(

@@ -8,10 +8,13 @@ Entry points: `scan_sockets(options, root)` -> the module's result; `Scan` (one 
 Steps of one scan (psutil's _pslinux.Connections and _owners.scan_socket_fds are the model):
 1. `scan_contexts()` (_netns): the namespaces to scan, each with a sock_diag socket opened inside it;
 2. `scan_socket_fds()` (_owners): socket inode -> (pid, fd), one /proc/<pid>/fd walk;
-3. per namespace, `dump()`: the sock_diag dump, filtered on the raw bytes (`Selector.raw_filter`);
-4. per socket, `add()`: owner filter, socket options where they add information, else the timer
-   (masked timers are re-sampled once, `resolve_pending()`), `record()`: classify (_classify), count into
-   its service, keep it only if it will be listed (addresses are formatted only then);
+3. per namespace, `dump()`: the sock_diag dump as raw records, filtered on the raw bytes
+   (`Selector.raw_filter`), batch by batch into `add_raw()`;
+4. per socket: `add_raw()` counts the bulk (connected sockets with no timer or the keepalive timer, not
+   listed) from the raw fields, reading their options where they add information; every other socket
+   becomes a TcpSocket for `add()`: owner filter, socket options where they add information, else the
+   timer (masked timers are re-sampled once, `resolve_pending()`), `record()`: classify (_classify),
+   count into its service, keep it only if it will be listed (addresses are formatted only then);
 5. `judge_listeners()`: a listener's keepalive from evidence: its own SO_KEEPALIVE, else its accepted
    connections in this scan, else (probe_listeners) an active probe (_probe), else unverified;
 6. `result()`: services with their hint (_remediation), findings (each with scope "runtime"), summary.
@@ -55,7 +58,22 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._selection import (
     is_loopback,
     parse_options,
 )
-from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TCP_STATES, TcpSocket
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import (
+    R_DPORT,
+    R_DST,
+    R_FAMILY,
+    R_INODE,
+    R_LAST_RECV,
+    R_SPORT,
+    R_SRC,
+    R_STATE,
+    R_TIMER,
+    TCP_STATES,
+    RawSocket,
+    TcpSocket,
+    raw_address,
+    socket_from_raw,
+)
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
     SKIP_NET_CLS,
     SKIP_NEVER,
@@ -208,6 +226,7 @@ class ListenerSeen:
 
 Pending = Tuple[NamespaceContext, TcpSocket, Owner, Holders, Optional[str]]
 SocketSource = Callable[[NamespaceContext, int, Any], Iterable[TcpSocket]]
+RawSource = Callable[[NamespaceContext, int, Any], Iterable[List[RawSocket]]]
 Resampler = Callable[[NamespaceContext, List[TcpSocket]], Dict[int, TcpSocket]]
 Prober = Callable[..., Any]
 
@@ -234,6 +253,18 @@ def default_socket_source(root: str, methods: set) -> SocketSource:
     return source
 
 
+def default_raw_source(context: NamespaceContext, mask: int, keep: Any = None) -> Iterator[list[RawSocket]]:
+    """sock_diag's raw batches in the context's namespace."""
+    return _sockdiag.dump_raw(mask, sock=context.netlink, keep=keep)
+
+
+def raw_where(raw: RawSocket) -> str:
+    """_where() of a raw socket: local->remote."""
+    family = raw[R_FAMILY]
+    local = endpoint(family, raw_address(family, raw[R_SRC]), raw[R_SPORT])
+    return f"{local}->{endpoint(family, raw_address(family, raw[R_DST]), raw[R_DPORT])}"
+
+
 def default_resampler(context: NamespaceContext, sockets: list[TcpSocket]) -> dict[int, TcpSocket]:
     return _sockdiag.lookup_tcp(sockets, sock=context.netlink)
 
@@ -258,6 +289,7 @@ class Scan:
         socket_source: SocketSource | None = None,
         resampler: Resampler | None = None,
         prober: Prober | None = None,
+        raw_source: RawSource | None = None,
     ) -> None:
         self.options = options
         self.root = root
@@ -285,10 +317,15 @@ class Scan:
         self.listener_findings: list[Finding] = []
         self.probes = 0
         self.cap = self._cap()
-        self.prefiltered = socket_source is None  # the default source applies the raw filter
+        self.prefiltered = socket_source is None  # raw sources (the default one) apply the raw filter
         self.timer_only = options.read_socket_options == "never" or reader is None
         self.read_all = options.read_socket_options == "always" and reader is not None
         self.detection_by_context: dict[int, int | None] = {}
+        self.lanes: dict[int | None, tuple[Owner, ServiceStats | None]] = {}  # add_raw(): per holding pid
+        # The default source streams raw sock_diag batches (add_raw); a caller's source gives TcpSockets.
+        self.raw_source = raw_source
+        if raw_source is None and socket_source is None:
+            self.raw_source = default_raw_source
 
     # -- the selection, as callers of the pre-split Scan use it (tcp.keepalive.sockets's _live.py) ----
     # New code: use _selection.Selector directly.
@@ -335,8 +372,11 @@ class Scan:
         count_before = self.total
         if context.error is None and not context.gone:
             try:
-                for sock in self.socket_source(context, mask, keep):
-                    self.add(context, sock)
+                if self.raw_source is not None:
+                    self.dump_raw(self.raw_source, context, mask, keep)
+                else:
+                    for sock in self.socket_source(context, mask, keep):
+                        self.add(context, sock)
             except (_sockdiag.SockDiagError, OSError) as exc:
                 context.error = f"socket dump failed: {exc}"
         self.namespace_reports.append(
@@ -349,6 +389,25 @@ class Scan:
                 "gone": context.gone,
             }
         )
+
+    def dump_raw(self, source: RawSource, context: NamespaceContext, mask: int, keep: Any) -> None:
+        """Raw sock_diag batches into add_raw(); /proc/net/tcp* through add() for the current namespace when
+        sock_diag fails before its first batch."""
+        batches = iter(source(context, mask, keep))
+        try:
+            first = next(batches, None)
+        except _sockdiag.SockDiagError:
+            if not context.current:
+                raise
+            self.methods.add("proc")
+            for sock in _sockdiag.proc_tcp(mask, self.root):
+                self.add(context, sock)
+            return
+        self.methods.add("sock_diag")
+        if first is not None:
+            self.add_raw(context, first)
+            for batch in batches:
+                self.add_raw(context, batch)
 
     # -- step 4: one socket -------------------------------------------------------------------------
     def add(self, context: NamespaceContext, sock: TcpSocket) -> None:
@@ -369,6 +428,19 @@ class Scan:
             self.add_by_timer(context, sock, owner, holders, timer == 2)
             return
         opts, skipped = self.read_sockopts(sock, owner, holders)
+        self.settle(context, sock, owner, holders, opts, skipped)
+
+    def settle(
+        self,
+        context: NamespaceContext,
+        sock: TcpSocket,
+        owner: Owner,
+        holders: Holders,
+        opts: SockOpts | None,
+        skipped: str | None,
+    ) -> None:
+        """A socket whose options were read (or not): a masked timer waits for the re-sample, else
+        record()."""
         if (
             opts is None
             and sock.state in CONNECTED
@@ -379,6 +451,129 @@ class Scan:
             self.pending.append((context, sock, owner, holders, skipped))
             return
         self.record(context, sock, owner, holders, opts, skipped)
+
+    def add_raw(self, context: NamespaceContext, batch: list[RawSocket]) -> None:
+        """Step 4 for one batch of raw sock_diag records (already through the raw filter).
+
+        The bulk of a large host is counted here from the raw fields, the same way add() and record()
+        count it, without a TcpSocket, a Classified or address text (unless a finding names the socket as
+        an example): connected sockets without any timer (no keepalive; their options are read only with
+        `always`) or with the keepalive timer (keepalive; with `auto` and `always` their options are read
+        for the per-socket values). Everything else (listeners, other states, masked timers, sockets that
+        will be listed, options that could not be read or that carry TCP_USER_TIMEOUT) becomes a TcpSocket
+        and goes through add() or settle().
+        """
+        owner_map = self.selector.owner_map
+        lanes = self.lanes
+        cap = self.cap
+        listed = self.listed
+        read_all = self.read_all
+        reader = None if self.timer_only else self.reader
+        skipped_timer = SKIP_NEVER if self.timer_only else None
+        threshold = self.options.idle_threshold
+        limit = self.options.max_detection_time
+        assumed = self.assumed_detection(context)
+        ports = self.listener_ports.setdefault(id(context), set())  # count_listener() adds to this set
+        key = id(context)
+        namespace = None if context.current else context.inode
+        by_state = self.by_state
+        timer_true = timer_false = opts_true = opts_false = ghosts = 0
+        for raw in batch:
+            state, timer = raw[R_STATE], raw[R_TIMER]
+            if state not in CONNECTED or (timer != 0 and timer != 2) or cap is None:
+                self.add(context, socket_from_raw(raw))
+                continue
+            inode = raw[R_INODE]
+            holders = owner_map.get(inode) if inode else None
+            pid = holders[0][0] if holders else None
+            lane = lanes.get(pid)
+            if lane is None:
+                lane = lanes[pid] = self.lane(inode)
+            owner, stats = lane
+            if stats is None:  # the owner filter drops it
+                continue
+            opts = None
+            if reader is not None and (timer == 2 or read_all):
+                if not holders or self.self_unsafe or owner.unsafe_net_cls:
+                    self.add(context, socket_from_raw(raw))  # says why the options were not read
+                    continue
+                opts, skipped = reader.read(holders[0][0], holders[0][1], inode, params_if_off=False)
+                if opts is None or opts.user_timeout:
+                    self.settle(context, socket_from_raw(raw), owner, holders, opts, skipped)
+                    continue
+                keepalive = opts.keepalive
+                keepidle, keepintvl, keepcnt = opts.keepidle, opts.keepintvl, opts.keepcnt
+                detection = (
+                    effective_detection_time(keepidle, keepintvl, keepcnt, 0)
+                    if keepalive and keepidle is not None and keepintvl is not None and keepcnt is not None
+                    else None
+                )
+            else:
+                skipped = skipped_timer
+                keepalive = timer == 2
+                detection = assumed
+            idle = None
+            if not keepalive and raw[R_LAST_RECV] is not None:
+                idle = raw[R_LAST_RECV] // 1000
+            ghost = idle is not None and idle >= threshold
+            if cap and len(listed[0 if ghost else (4 if keepalive else 2)]) < cap:
+                self.record(context, socket_from_raw(raw), owner, holders or (), opts, skipped)
+                continue
+            by_state[state] += 1
+            stats.namespaces.add(namespace)
+            stats.connections += 1
+            if keepalive:
+                if opts is None:
+                    timer_true += 1
+                else:
+                    opts_true += 1
+                stats.with_keepalive += 1
+                if detection is not None:
+                    if stats.max_detection_time is None or detection > stats.max_detection_time:
+                        stats.max_detection_time = detection
+                    if limit is not None and detection > limit:
+                        stats.detection_exceeded += 1
+                        if stats.wants_example("detection"):
+                            stats.example("detection", f"{raw_where(raw)} ({detection}s)")
+            else:
+                if opts is None:
+                    timer_false += 1
+                else:
+                    opts_false += 1
+                stats.without_keepalive += 1
+                if stats.wants_example("without"):
+                    stats.example("without", raw_where(raw))
+                if ghost and idle is not None:
+                    ghosts += 1
+                    stats.ghost_candidates += 1
+                    if idle > stats.max_ghost_idle:
+                        stats.max_ghost_idle = idle
+                    if stats.wants_example("ghost"):
+                        stats.example("ghost", f"{raw_where(raw)} (idle {idle}s)")
+            sport = raw[R_SPORT]
+            if ports and sport in ports:  # an accepted connection: evidence for its listener
+                evidence = self.evidence.get((key, stats.name, sport))
+                if evidence is None:
+                    evidence = self.evidence[(key, stats.name, sport)] = Evidence()
+                if keepalive:
+                    evidence.with_keepalive += 1
+                else:
+                    evidence.without_keepalive += 1
+        self.total += timer_true + timer_false + opts_true + opts_false
+        self.by_keepalive["true"] += timer_true + opts_true
+        self.by_keepalive["false"] += timer_false + opts_false
+        self.by_source["timer"] += timer_true + timer_false
+        self.by_source["sockopt"] += opts_true + opts_false
+        self.sockopt_read += opts_true + opts_false
+        self.ghosts += ghosts
+
+    def lane(self, inode: int) -> tuple[Owner, ServiceStats | None]:
+        """add_raw()'s owner and service for the pid holding `inode` (cached per pid); no service when the
+        owner filter drops it."""
+        owner, _holders = self.selector.owner_of(inode)
+        if self.selector.filters_owners and not self.selector.owner_wanted(owner):
+            return owner, None
+        return owner, owner.stats or self.service(owner)
 
     def add_by_timer(
         self, context: NamespaceContext, sock: TcpSocket, owner: Owner, holders: Holders, keepalive: bool

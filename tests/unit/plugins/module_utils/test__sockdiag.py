@@ -128,3 +128,32 @@ def test_proc_tcp_reads_a_fixture_tree(tmp_path):
     expected = sorted(e["inode"] for e in TRUTH["sockets"] if e["listening"])
     assert sorted(item.inode for item in listening) == expected
     assert {item.src for item in listening} == {"127.0.0.1", "::1"}
+
+
+def _messages(data: bytes) -> list:
+    out, offset = [], 0
+    while offset + 16 <= len(data):
+        length = struct.unpack_from("=I", data, offset)[0]
+        out.append(data[offset : offset + ((length + 3) & ~3)])
+        offset += (length + 3) & ~3
+    return out
+
+
+def test_tcp_info_is_found_when_the_attribute_layout_changes_between_messages():
+    """parse_raw looks for INET_DIAG_INFO where the previous message had it first: a message with another
+    attribute in front of it (or none at all) is still read right."""
+    sockets = [m for m in _messages(DUMP) if struct.unpack_from("=H", m, 4)[0] == 20]
+    first, second = sockets[0], sockets[1]
+    extra = struct.pack("=HH", 8, 99) + b"\0\0\0\0"  # an attribute this parser does not know
+    at = 16 + 72
+    shifted = bytearray(second[:at] + extra + second[at:])
+    struct.pack_into("=I", shifted, 0, struct.unpack_from("=I", second)[0] + len(extra))
+    bare = bytearray(second[:at])  # no attributes at all
+    struct.pack_into("=I", bare, 0, at)
+    expected = parse_messages(first + second)[0]
+    assert expected[1].last_data_recv is not None
+    assert parse_messages(first + bytes(shifted))[0] == expected
+    got = parse_messages(first + bytes(bare) + bytes(shifted))[0]
+    assert got[1] == expected[1]._replace(last_data_recv=None, last_data_sent=None, probes=None)
+    assert got[2] == expected[1]
+    assert _sockdiag.parse_raw(first + second)[0][1][_sockdiag.R_INODE] == expected[1].inode
