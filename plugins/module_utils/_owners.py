@@ -72,6 +72,7 @@ def scan_socket_fds(
     owners: dict[int, list[tuple[int, int]]] = {}
     proc = os.path.join(root, "proc")
     readlink = os.readlink
+    get = owners.get
     for pid in sorted(pids) if pids is not None else _pids(root):
         try:
             dir_fd = os.open(f"{proc}/{pid}/fd", _OPEN_DIR)
@@ -83,23 +84,20 @@ def scan_socket_fds(
             except OSError:
                 continue
             for name in names:
-                try:
+                try:  # one try for the whole body: a gone descriptor (OSError), a garbled link (ValueError)
                     target = readlink(name, dir_fd=dir_fd)
-                except OSError:
-                    continue
-                if not target.startswith("socket:["):
-                    continue
-                try:
+                    if target[:8] != "socket:[":
+                        continue
                     inode = int(target[8:-1])
-                except ValueError:
+                    if wanted is not None and inode not in wanted:
+                        continue
+                    entry = get(inode)
+                    if entry is None:
+                        owners[inode] = [(pid, int(name))]
+                    elif len(entry) < MAX_OWNERS_PER_SOCKET:
+                        entry.append((pid, int(name)))
+                except (OSError, ValueError):
                     continue
-                if wanted is not None and inode not in wanted:
-                    continue
-                entry = owners.get(inode)
-                if entry is None:
-                    owners[inode] = [(pid, int(name))]
-                elif len(entry) < MAX_OWNERS_PER_SOCKET:
-                    entry.append((pid, int(name)))
         finally:
             os.close(dir_fd)
     return owners
