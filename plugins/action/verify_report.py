@@ -46,7 +46,7 @@ _ARGS = {
     "report_dir": {"type": "path", "required": True},
     "policy": {"type": "dict"},
     "hosts": {"type": "list", "elements": "str"},
-    "record_var": {"type": "str", "default": "__tcp_keepalive_verify_record"},
+    "record_var": {"type": "str", "default": "tcp_keepalive_verify_result.record"},
     "run_id": {"type": "str"},
     "stale_after": {"type": "int", "default": 86400},
     "render_only": {"type": "bool", "default": False},

@@ -64,8 +64,10 @@ options:
       - Name of the host variable that holds each host's record; a dotted name (C(var.key)) reads a key of
         that variable, for example C(audit.record) when C(audit) is the registered result of
         M(tcp.keepalive.audit_info) with O(tcp.keepalive.audit_info#module:policy).
+      - The default is where the P(tcp.keepalive.verify#role) role keeps it, the C(record) of its registered
+        C(tcp_keepalive_verify_result).
     type: str
-    default: __tcp_keepalive_verify_record
+    default: tcp_keepalive_verify_result.record
 seealso:
   - module: tcp.keepalive.settings_info
   - module: tcp.keepalive.sockets_info

@@ -11,7 +11,7 @@ from ansible.vars.hostvars import HostVars
 from ansible.vars.manager import VariableManager
 from ansible_collections.tcp.keepalive.plugins.action import verify_report
 
-RECORD_VAR = "__tcp_keepalive_verify_record"
+RECORD_VAR = "a_record"
 
 
 def _hostvars(tmp_path, hosts: int, with_record: int) -> HostVars:
@@ -53,7 +53,7 @@ def test_a_host_without_record_is_reported_unreachable():
 
 
 def test_a_dotted_record_var_reads_a_key_of_the_registered_result(tmp_path):
-    # the verify role registers audit_info's result and passes record_var=__tcp_keepalive_verify_audit.record
+    # the verify role registers audit_info's result as tcp_keepalive_verify_result: .record is the default
     inventory = tmp_path / "inventory.ini"
     inventory.write_text("h0\nh1\nh2\n")
     loader = DataLoader()
@@ -68,3 +68,19 @@ def test_a_dotted_record_var_reads_a_key_of_the_registered_result(tmp_path):
     }
     assert verify_report._host_record(hostvars, "h1", "audit.record") is None
     assert verify_report._host_record(hostvars, "h2", "audit.record") is None
+
+
+def test_record_var_defaults_to_the_record_the_verify_role_registers():
+    from pathlib import Path
+
+    import yaml
+    from ansible_collections.tcp.keepalive.plugins.modules import verify_report as module
+
+    default = verify_report._ARGS["record_var"]["default"]
+    documented = yaml.safe_load(module.DOCUMENTATION)["options"]["record_var"]["default"]
+    role_tasks = Path(verify_report.__file__).parents[2] / "roles" / "verify" / "tasks" / "main.yml"
+    tasks = yaml.safe_load(role_tasks.read_text())
+    audit = next(task for task in tasks if "tcp.keepalive.audit_info" in task)
+    report = next(task for task in tasks if "tcp.keepalive.verify_report" in task)
+    assert default == documented == f"{audit['register']}.record" == "tcp_keepalive_verify_result.record"
+    assert "record_var" not in report["tcp.keepalive.verify_report"]  # the role relies on the default
