@@ -72,6 +72,7 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import (
     RawSocket,
     TcpSocket,
     raw_address,
+    raw_from_socket,
     socket_from_raw,
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
@@ -141,6 +142,14 @@ class Evidence:
     without_keepalive: int = 0
     unknown: int = 0
 
+    def add(self, keepalive: Any) -> None:
+        if keepalive is True:
+            self.with_keepalive += 1
+        elif keepalive is False:
+            self.without_keepalive += 1
+        else:
+            self.unknown += 1
+
 
 @dataclass
 class ServiceStats:
@@ -173,6 +182,44 @@ class ServiceStats:
         bucket = self.examples.setdefault(kind, [])
         if len(bucket) < MAX_EXAMPLES:
             bucket.append(text)
+
+    def count_connected(
+        self,
+        keepalive: Any,
+        detection: int | None,
+        limit: int | None,
+        ghost: bool,
+        idle: int | None,
+        where: Callable[[Any], str],
+        subject: Any,
+    ) -> None:
+        """One connected socket of this service: keepalive True, False or unknown (anything else), its
+        detection time against `limit`, and whether it is a ghost candidate idle for `idle` seconds.
+        `where(subject)` names it in an example, formatted only when an example is taken."""
+        self.connections += 1
+        if keepalive is True:
+            self.with_keepalive += 1
+            if detection is not None:
+                if self.max_detection_time is None or detection > self.max_detection_time:
+                    self.max_detection_time = detection
+                if limit is not None and detection > limit:
+                    self.detection_exceeded += 1
+                    if self.wants_example("detection"):
+                        self.example("detection", f"{where(subject)} ({detection}s)")
+        elif keepalive is False:
+            self.without_keepalive += 1
+            if self.wants_example("without"):
+                self.example("without", where(subject))
+            if ghost and idle is not None:
+                self.ghost_candidates += 1
+                if idle > self.max_ghost_idle:
+                    self.max_ghost_idle = idle
+                if self.wants_example("ghost"):
+                    self.example("ghost", f"{where(subject)} (idle {idle}s)")
+        else:
+            self.keepalive_unknown += 1
+            if self.wants_example("unknown"):
+                self.example("unknown", where(subject))
 
     @property
     def problems(self) -> int:
@@ -259,7 +306,7 @@ def default_raw_source(context: NamespaceContext, mask: int, keep: Any = None) -
 
 
 def raw_where(raw: RawSocket) -> str:
-    """_where() of a raw socket: local->remote."""
+    """Classified.where of a raw socket: local->remote."""
     family = raw[R_FAMILY]
     local = endpoint(family, raw_address(family, raw[R_SRC]), raw[R_SPORT])
     return f"{local}->{endpoint(family, raw_address(family, raw[R_DST]), raw[R_DPORT])}"
@@ -269,8 +316,8 @@ def default_resampler(context: NamespaceContext, sockets: list[TcpSocket]) -> di
     return _sockdiag.lookup_tcp(sockets, sock=context.netlink)
 
 
-def _where(sock: TcpSocket) -> str:
-    return f"{endpoint(sock.family, sock.src, sock.sport)}->{endpoint(sock.family, sock.dst, sock.dport)}"
+def _item_where(item: Classified) -> str:
+    return item.where
 
 
 def finding_namespace(context: NamespaceContext) -> int | None:
@@ -422,10 +469,13 @@ class Scan:
         if selector.filters_owners and not selector.owner_wanted(owner):
             return
         timer = sock.timer
-        if sock.state in CONNECTED and (
-            (timer == 0 and not self.read_all) or (timer == 2 and self.timer_only)
+        if (
+            self.cap is not None
+            and sock.state in CONNECTED
+            and ((timer == 0 and not self.read_all) or (timer == 2 and self.timer_only))
         ):
-            self.add_by_timer(context, sock, owner, holders, timer == 2)
+            # A caller's source or /proc/net/tcp: the bulk is counted where a sock_diag dump's is.
+            self.add_raw(context, [raw_from_socket(sock)])
             return
         opts, skipped = self.read_sockopts(sock, owner, holders)
         self.settle(context, sock, owner, holders, opts, skipped)
@@ -521,44 +571,22 @@ class Scan:
                 continue
             by_state[state] += 1
             stats.namespaces.add(namespace)
-            stats.connections += 1
+            stats.count_connected(keepalive, detection, limit, ghost, idle, raw_where, raw)
             if keepalive:
                 if opts is None:
                     timer_true += 1
                 else:
                     opts_true += 1
-                stats.with_keepalive += 1
-                if detection is not None:
-                    if stats.max_detection_time is None or detection > stats.max_detection_time:
-                        stats.max_detection_time = detection
-                    if limit is not None and detection > limit:
-                        stats.detection_exceeded += 1
-                        if stats.wants_example("detection"):
-                            stats.example("detection", f"{raw_where(raw)} ({detection}s)")
             else:
                 if opts is None:
                     timer_false += 1
                 else:
                     opts_false += 1
-                stats.without_keepalive += 1
-                if stats.wants_example("without"):
-                    stats.example("without", raw_where(raw))
-                if ghost and idle is not None:
+                if ghost:
                     ghosts += 1
-                    stats.ghost_candidates += 1
-                    if idle > stats.max_ghost_idle:
-                        stats.max_ghost_idle = idle
-                    if stats.wants_example("ghost"):
-                        stats.example("ghost", f"{raw_where(raw)} (idle {idle}s)")
             sport = raw[R_SPORT]
             if ports and sport in ports:  # an accepted connection: evidence for its listener
-                evidence = self.evidence.get((key, stats.name, sport))
-                if evidence is None:
-                    evidence = self.evidence[(key, stats.name, sport)] = Evidence()
-                if keepalive:
-                    evidence.with_keepalive += 1
-                else:
-                    evidence.without_keepalive += 1
+                self.count_accepted(key, stats.name, sport, keepalive)
         self.total += timer_true + timer_false + opts_true + opts_false
         self.by_keepalive["true"] += timer_true + opts_true
         self.by_keepalive["false"] += timer_false + opts_false
@@ -574,60 +602,6 @@ class Scan:
         if self.selector.filters_owners and not self.selector.owner_wanted(owner):
             return owner, None
         return owner, owner.stats or self.service(owner)
-
-    def add_by_timer(
-        self, context: NamespaceContext, sock: TcpSocket, owner: Owner, holders: Holders, keepalive: bool
-    ) -> None:
-        """The bulk of a large host: a connection the timer classifies reliably (no timer: no keepalive,
-        the keepalive timer: keepalive) and whose options are not read (never; auto without a timer).
-        Counts what record() would, without building a Classified unless the socket will be listed."""
-        idle = sock.last_data_recv // 1000 if sock.last_data_recv is not None else None
-        ghost = not keepalive and idle is not None and idle >= self.options.idle_threshold
-        bucket = 0 if ghost else (4 if keepalive else 2)
-        cap = self.cap
-        if cap is None or (cap and len(self.listed[bucket]) < cap):
-            skipped = SKIP_NEVER if self.timer_only else None
-            self.record(context, sock, owner, holders, None, skipped)
-            return
-        self.total += 1
-        self.by_state[sock.state] += 1
-        self.by_keepalive["true" if keepalive else "false"] += 1
-        self.by_source["timer"] += 1
-        stats = owner.stats or self.service(owner)
-        stats.namespaces.add(None if context.current else context.inode)
-        stats.connections += 1
-        if keepalive:
-            stats.with_keepalive += 1
-            detection = self.assumed_detection(context)
-            if detection is not None:
-                if stats.max_detection_time is None or detection > stats.max_detection_time:
-                    stats.max_detection_time = detection
-                limit = self.options.max_detection_time
-                if limit is not None and detection > limit:
-                    stats.detection_exceeded += 1
-                    if stats.wants_example("detection"):
-                        stats.example("detection", f"{_where(sock)} ({detection}s)")
-        else:
-            stats.without_keepalive += 1
-            if stats.wants_example("without"):
-                stats.example("without", _where(sock))
-            if ghost:
-                self.ghosts += 1
-                stats.ghost_candidates += 1
-                if idle is not None and idle > stats.max_ghost_idle:  # ghost: idle is not None
-                    stats.max_ghost_idle = idle
-                if stats.wants_example("ghost"):
-                    stats.example("ghost", f"{_where(sock)} (idle {idle}s)")
-        ports = self.listener_ports.get(id(context))
-        if ports and sock.sport in ports:
-            key = (id(context), stats.name, sock.sport)
-            evidence = self.evidence.get(key)
-            if evidence is None:
-                evidence = self.evidence[key] = Evidence()
-            if keepalive:
-                evidence.with_keepalive += 1
-            else:
-                evidence.without_keepalive += 1
 
     def assumed_detection(self, context: NamespaceContext) -> int | None:
         """Detection time of a keepalive socket seen by its timer: the namespace's sysctls (cached)."""
@@ -772,7 +746,7 @@ class Scan:
             self.count_connection(stats, item)
             ports = self.listener_ports.get(id(context))
             if ports and sock.sport in ports:  # the dump lists a family's listeners before its connections
-                self.count_accepted(context, stats, item)
+                self.count_accepted(id(context), stats.name, sock.sport, item.verdict.keepalive)
         return None
 
     def count_listener(
@@ -795,51 +769,22 @@ class Scan:
         self.listeners.append(seen)
         return seen
 
-    def count_accepted(self, context: NamespaceContext, stats: ServiceStats, item: Classified) -> None:
-        key = (id(context), stats.name, item.sock.sport)
-        evidence = self.evidence.get(key)
+    def count_accepted(self, key: int, name: str, port: int, keepalive: Any) -> None:
+        """An accepted connection of service `name` on listening `port` in the namespace with id `key`:
+        evidence for that listener's verdict."""
+        evidence = self.evidence.get((key, name, port))
         if evidence is None:
-            evidence = self.evidence[key] = Evidence()
-        keepalive = item.verdict.keepalive
-        if keepalive is True:
-            evidence.with_keepalive += 1
-        elif keepalive is False:
-            evidence.without_keepalive += 1
-        else:
-            evidence.unknown += 1
+            evidence = self.evidence[(key, name, port)] = Evidence()
+        evidence.add(keepalive)
 
     def count_connection(self, stats: ServiceStats, item: Classified) -> None:
-        stats.connections += 1
         keepalive = item.verdict.keepalive
-        if keepalive is True:
-            stats.with_keepalive += 1
-            detection = item.detection
-            if detection is not None:
-                if stats.max_detection_time is None or detection > stats.max_detection_time:
-                    stats.max_detection_time = detection
-                limit = self.options.max_detection_time
-                if limit is not None and detection > limit:
-                    stats.detection_exceeded += 1
-                    if stats.wants_example("detection"):
-                        stats.example("detection", f"{item.where} ({detection}s)")
-            if item.user_timeout:
-                stats.user_timeout_overrides += 1
-                if stats.wants_example("user_timeout"):
-                    stats.example("user_timeout", f"{item.where} (TCP_USER_TIMEOUT {item.user_timeout} ms)")
-        elif keepalive is False:
-            stats.without_keepalive += 1
-            if stats.wants_example("without"):
-                stats.example("without", item.where)
-            if item.ghost:
-                stats.ghost_candidates += 1
-                if item.idle is not None and item.idle > stats.max_ghost_idle:  # ghost: idle is not None
-                    stats.max_ghost_idle = item.idle
-                if stats.wants_example("ghost"):
-                    stats.example("ghost", f"{item.where} (idle {item.idle}s)")
-        else:
-            stats.keepalive_unknown += 1
-            if stats.wants_example("unknown"):
-                stats.example("unknown", item.where)
+        limit = self.options.max_detection_time
+        stats.count_connected(keepalive, item.detection, limit, item.ghost, item.idle, _item_where, item)
+        if keepalive is True and item.user_timeout:
+            stats.user_timeout_overrides += 1
+            if stats.wants_example("user_timeout"):
+                stats.example("user_timeout", f"{item.where} (TCP_USER_TIMEOUT {item.user_timeout} ms)")
 
     def service(self, owner: Owner) -> ServiceStats:
         name = owner.service or "(no owner visible)"

@@ -271,6 +271,18 @@ def test_max_detection_time_finding(root):
     assert "detection_time_exceeded" not in ids(scan(root, max_detection_time=750))
 
 
+@pytest.mark.parametrize("lane", ["socket", "raw"])
+def test_detection_finding_counts_every_connection_over_the_limit(root, lane):
+    """Three copies of each keepalive connection (750 s by the namespace's sysctls) over a 700 s limit."""
+    result = scan(root, sockets=RECORDED * 3, lane=lane, max_detection_time=700)
+    exceeded = {f["service"]: f["count"] for f in result["findings"] if f["id"] == "detection_time_exceeded"}
+    assert exceeded == {"app.service": 3, "nginx.service": 3}
+    assert {s["name"]: s["max_detection_time"] for s in result["services"] if s["with_keepalive"]} == {
+        "app.service": 750,
+        "nginx.service": 750,
+    }
+
+
 # ---- filters and detail -----------------------------------------------------------------------------
 
 
@@ -527,6 +539,18 @@ def test_listener_whose_accepted_connection_lacks_keepalive_is_high_with_the_cou
     assert len(found) == 1 and found[0]["severity"] == "high" and found[0]["evidence"] == "accepted"
     assert "1 of the 1 connection(s) it accepted have no keepalive" in found[0]["message"]
     assert listener_of(result)["listener_verdict"] == "without"
+
+
+def test_accepted_connections_of_unknown_keepalive_count_in_the_listener_evidence(root):
+    """A second accepted connection whose retransmit timer masks the keepalive one (still masked when
+    re-sampled) is unknown: the listener's finding counts it among the connections it accepted."""
+    accepted = next(sock for sock in RECORDED if sock.inode == INODE["accepted_plain6"])
+    masked = accepted._replace(inode=1010200, timer=1, dport=accepted.dport + 1, cookie=77)
+    os.symlink("socket:[1010200]", root / "proc" / "30" / "fd" / "9")
+    result = scan(root, sockets=[*RECORDED, masked])
+    assert by_inode(result)[1010200]["keepalive"] == "unknown"
+    found = [f for f in result["findings"] if f["id"] == "listener_without_keepalive"]
+    assert len(found) == 1 and "1 of the 2 connection(s) it accepted have no keepalive" in found[0]["message"]
 
 
 def test_listener_without_visible_connections_is_unverified_never_high(root):
