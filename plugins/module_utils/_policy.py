@@ -599,7 +599,12 @@ def gather_namespaces(
     if mode == "current":
         inode = _netns.current_namespace_inode(root)
         return [NamespaceReport(inode=inode, current=True, values=dict(runtime))], 0
-    scan = _netns.list_namespaces(root)
+    from ansible_collections.tcp.keepalive.plugins.module_utils._nsenter import (
+        list_namespaces,
+        read_namespace,
+    )
+
+    scan = list_namespaces(root)
     reports = []
     for namespace in scan.namespaces:
         report = NamespaceReport(
@@ -610,7 +615,7 @@ def gather_namespaces(
             processes=list(namespace.processes),
         )
         if not namespace.current:
-            read = _netns.read_namespace(namespace, root=root, timeout=timeout)
+            read = read_namespace(namespace, root=root, timeout=timeout)
             report.values, report.error = dict(read.values), read.error
         reports.append(report)
     return reports, scan.hidden_processes

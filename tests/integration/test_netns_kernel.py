@@ -15,7 +15,7 @@ import time
 import uuid
 
 import pytest
-from ansible_collections.tcp.keepalive.plugins.module_utils import _netns
+from ansible_collections.tcp.keepalive.plugins.module_utils import _netns, _nsenter
 
 pytestmark = pytest.mark.netns
 
@@ -84,12 +84,12 @@ def unshared_process(require_root):
 
 def test_named_namespace_listed_and_read(named_netns):
     name, inode = named_netns({"time": 600, "intvl": 30, "probes": 5})
-    scan = _netns.list_namespaces()
+    scan = _nsenter.list_namespaces()
     namespace = scan.by_inode(inode)
     assert namespace is not None and namespace.names == [name] and not namespace.current
     assert f"/run/netns/{name}" in namespace.mounts
     assert scan.namespaces[0].current and scan.current_inode == os.stat("/proc/self/ns/net").st_ino
-    result = _netns.read_namespace(namespace)
+    result = _nsenter.read_namespace(namespace)
     assert result.error is None
     assert result.values == {"time": 600, "intvl": 30, "probes": 5}
     assert result.path == f"/run/netns/{name}"
@@ -100,13 +100,13 @@ def test_named_namespace_listed_and_read(named_netns):
 def test_read_namespace_values_setns_paths(named_netns, force_ctypes):
     name, inode = named_netns({"time": 1234, "intvl": 56, "probes": 7})
     path = f"/run/netns/{name}"
-    result = _netns.read_namespace_values(path, expected_inode=inode, force_ctypes=force_ctypes)
+    result = _nsenter.read_namespace_values(path, expected_inode=inode, force_ctypes=force_ctypes)
     assert (result.error, result.values) == (None, {"time": 1234, "intvl": 56, "probes": 7})
 
 
 def test_fresh_namespace_starts_at_kernel_defaults(named_netns):
     name, inode = named_netns()
-    result = _netns.read_namespace_values(f"/run/netns/{name}", expected_inode=inode)
+    result = _nsenter.read_namespace_values(f"/run/netns/{name}", expected_inode=inode)
     assert result.values == {"time": 7200, "intvl": 75, "probes": 9}
 
 
@@ -117,10 +117,10 @@ def test_unshared_process_namespace(unshared_process):
         check=True,
     )
     inode = os.stat(f"/proc/{pid}/ns/net").st_ino
-    namespace = _netns.list_namespaces().by_inode(inode)
+    namespace = _nsenter.list_namespaces().by_inode(inode)
     assert namespace is not None and namespace.mounts == [] and namespace.names == []
     assert [(p.pid, p.comm) for p in namespace.processes] == [(pid, "sleep")]
-    result = _netns.read_namespace(namespace)
+    result = _nsenter.read_namespace(namespace)
     assert result.error is None and result.path == f"/proc/{pid}/ns/net"
     assert result.values == {"time": 900, "intvl": 75, "probes": 9}
 
@@ -129,14 +129,14 @@ def test_read_namespace_skips_a_process_that_exited(unshared_process):
     pid = unshared_process.pid
     inode = os.stat(f"/proc/{pid}/ns/net").st_ino
     gone = _netns.ProcessInfo(pid=2**22 + 12345)  # above pid_max's default: never a live pid
-    namespace = _netns.Namespace(inode=inode, processes=[gone, _netns.ProcessInfo(pid=pid)])
-    result = _netns.read_namespace(namespace)
+    namespace = _nsenter.Namespace(inode=inode, processes=[gone, _netns.ProcessInfo(pid=pid)])
+    result = _nsenter.read_namespace(namespace)
     assert result.error is None and result.path == f"/proc/{pid}/ns/net"
 
 
 def test_inode_mismatch_is_refused(named_netns):
     name, inode = named_netns()
-    result = _netns.read_namespace_values(f"/run/netns/{name}", expected_inode=inode + 1)
+    result = _nsenter.read_namespace_values(f"/run/netns/{name}", expected_inode=inode + 1)
     assert result.error is not None and "process replaced" in result.error
 
 
@@ -148,7 +148,7 @@ def _slow_reader():
 def test_timeout_kills_the_child(named_netns):
     name, _inode = named_netns()
     started = time.monotonic()
-    result = _netns.read_namespace_values(f"/run/netns/{name}", timeout=0.5, reader=_slow_reader)
+    result = _nsenter.read_namespace_values(f"/run/netns/{name}", timeout=0.5, reader=_slow_reader)
     assert time.monotonic() - started < 5
     assert result.error == f"timed out after 0.5s reading /run/netns/{name}"
 
@@ -159,7 +159,7 @@ def test_reader_exception_comes_back_as_error(named_netns):
     def broken():
         raise RuntimeError("boom")
 
-    result = _netns.read_namespace_values(f"/run/netns/{name}", reader=broken)
+    result = _nsenter.read_namespace_values(f"/run/netns/{name}", reader=broken)
     assert result.error == "reading in namespace failed: boom"
 
 
@@ -170,8 +170,8 @@ def test_python39_uses_ctypes_setns(named_netns):
     collections_root = next(p for p in sys.path if os.path.isdir(os.path.join(p, "ansible_collections/tcp")))
     script = (
         "import json, os, sys; sys.path.insert(0, sys.argv[1]);"
-        "from ansible_collections.tcp.keepalive.plugins.module_utils import _netns;"
-        "r = _netns.read_namespace_values(sys.argv[2], expected_inode=int(sys.argv[3]));"
+        "from ansible_collections.tcp.keepalive.plugins.module_utils import _nsenter;"
+        "r = _nsenter.read_namespace_values(sys.argv[2], expected_inode=int(sys.argv[3]));"
         "print(json.dumps({'has_os_setns': hasattr(os, 'setns'), 'values': r.values, 'error': r.error}))"
     )
     out = subprocess.run(

@@ -7,7 +7,7 @@ them), each with and without keepalive where it has a setting, in private networ
 Topology, made per module: a server namespace S and a client namespace C joined by a veth pair
 (10.77.0.1 <-> 10.77.0.2), so connections are not on loopback and sockets_info runs with its defaults.
 Servers run inside S (started by `ip netns exec`); clients are sockets this test opens inside C
-(_netns.open_in_namespace); every scan runs in a forked child that entered S.
+(_nsenter.open_in_namespace); every scan runs in a forked child that entered S.
 
 Per server: the listener verdict without any connection (unverified, low), with the probe, with an
 accepted connection visible; the hint for the program; no disturbance (it still accepts and answers, no
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
-from ansible_collections.tcp.keepalive.plugins.module_utils._netns import open_in_namespace
+from ansible_collections.tcp.keepalive.plugins.module_utils._nsenter import open_in_namespace
 from ansible_collections.tcp.keepalive.plugins.module_utils._selection import parse_options
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import scan_sockets
 from ansible_collections.tcp.keepalive.tests.integration.forked import join_netns, run_in_child

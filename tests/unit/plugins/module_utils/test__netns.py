@@ -6,7 +6,7 @@ import errno
 import os
 
 import pytest
-from ansible_collections.tcp.keepalive.plugins.module_utils import _netns
+from ansible_collections.tcp.keepalive.plugins.module_utils import _netns, _nsenter
 
 DOCKER_ID = "a" * 64
 MOUNTINFO = "\n".join(
@@ -53,12 +53,12 @@ def test_parse_ns_link():
 
 
 def test_parse_stat_comm_with_spaces_and_parens():
-    assert _netns.parse_stat("42 (a (b) c) S 7 42 42 0") == ("a (b) c", 7)
-    assert _netns.parse_stat("nonsense") == (None, None)
+    assert _nsenter.parse_stat("42 (a (b) c) S 7 42 42 0") == ("a (b) c", 7)
+    assert _nsenter.parse_stat("nonsense") == (None, None)
 
 
 def test_parse_nsfs_mounts_only_net_namespaces_and_unescapes():
-    assert _netns.parse_nsfs_mounts(MOUNTINFO) == [
+    assert _nsenter.parse_nsfs_mounts(MOUNTINFO) == [
         (3000, "/run/netns/blue"),
         (3001, "/run/netns/with space"),
         (2000, "/run/docker/netns/0123abcd"),
@@ -67,7 +67,7 @@ def test_parse_nsfs_mounts_only_net_namespaces_and_unescapes():
 
 
 def test_list_namespaces_on_fixture_tree(tree):
-    scan = _netns.list_namespaces(root=str(tree))
+    scan = _nsenter.list_namespaces(root=str(tree))
     assert scan.current_inode == 1000
     assert scan.hidden_processes == 0
     assert [ns.inode for ns in scan.namespaces] == [1000, 2000, 3000, 3001]
@@ -91,7 +91,7 @@ def test_list_namespaces_on_fixture_tree(tree):
 
 
 def test_entry_paths_mounts_first_then_processes(tree):
-    scan = _netns.list_namespaces(root=str(tree))
+    scan = _nsenter.list_namespaces(root=str(tree))
     container = scan.by_inode(2000)
     assert container is not None
     assert container.entry_paths(str(tree)) == [
@@ -110,7 +110,7 @@ def test_unreadable_ns_links_are_counted_as_hidden(tree, monkeypatch):
         return real_readlink(path, *args, **kwargs)
 
     monkeypatch.setattr(_netns.os, "readlink", readlink)
-    scan = _netns.list_namespaces(root=str(tree))
+    scan = _nsenter.list_namespaces(root=str(tree))
     assert scan.hidden_processes == 1
     assert [p.pid for p in scan.by_inode(1000).processes] == [1]
 
@@ -118,18 +118,18 @@ def test_unreadable_ns_links_are_counted_as_hidden(tree, monkeypatch):
 def test_current_namespace_listed_even_without_visible_process(tmp_path):
     (tmp_path / "proc" / "self" / "ns").mkdir(parents=True)
     os.symlink("net:[77]", tmp_path / "proc" / "self" / "ns" / "net")
-    scan = _netns.list_namespaces(root=str(tmp_path))
+    scan = _nsenter.list_namespaces(root=str(tmp_path))
     assert [(ns.inode, ns.current) for ns in scan.namespaces] == [(77, True)]
 
 
 def test_missing_proc_gives_empty_scan(tmp_path):
-    scan = _netns.list_namespaces(root=str(tmp_path))
+    scan = _nsenter.list_namespaces(root=str(tmp_path))
     assert scan.namespaces == [] and scan.current_inode is None
 
 
 @pytest.mark.parametrize("force_ctypes", [False, True])
 def test_read_values_missing_namespace_file_is_reported(tmp_path, force_ctypes):
-    result = _netns.read_namespace_values(str(tmp_path / "nope"), force_ctypes=force_ctypes)
+    result = _nsenter.read_namespace_values(str(tmp_path / "nope"), force_ctypes=force_ctypes)
     assert result.values == {"time": None, "intvl": None, "probes": None}
     assert result.errno == errno.ENOENT
     assert "cannot open" in result.error and "ENOENT" in result.error
@@ -139,7 +139,7 @@ def test_read_values_missing_namespace_file_is_reported(tmp_path, force_ctypes):
 def test_read_values_not_a_namespace_file_is_reported(tmp_path, force_ctypes):
     plain = tmp_path / "plain"
     plain.write_text("x")
-    result = _netns.read_namespace_values(str(plain), force_ctypes=force_ctypes)
+    result = _nsenter.read_namespace_values(str(plain), force_ctypes=force_ctypes)
     # setns(2) rejects a non-nsfs fd with EINVAL (before any capability check)
     assert result.errno == errno.EINVAL, result
     assert result.error.startswith("cannot enter " + str(plain))
@@ -148,24 +148,26 @@ def test_read_values_not_a_namespace_file_is_reported(tmp_path, force_ctypes):
 def test_read_values_inode_mismatch_is_reported(tmp_path):
     plain = tmp_path / "plain"
     plain.write_text("x")
-    result = _netns.read_namespace_values(str(plain), expected_inode=1)
+    result = _nsenter.read_namespace_values(str(plain), expected_inode=1)
     assert result.errno == errno.ESRCH and "not 1" in result.error
 
 
 def test_read_namespace_without_any_entry_path():
-    result = _netns.read_namespace(_netns.Namespace(inode=5))
+    result = _nsenter.read_namespace(_nsenter.Namespace(inode=5))
     assert result.error == "no process or bind mount left to enter namespace 5"
 
 
 def test_read_namespace_all_processes_gone(tmp_path):
-    namespace = _netns.Namespace(inode=5, processes=[_netns.ProcessInfo(pid=11), _netns.ProcessInfo(pid=12)])
-    result = _netns.read_namespace(namespace, root=str(tmp_path))
+    namespace = _nsenter.Namespace(
+        inode=5, processes=[_netns.ProcessInfo(pid=11), _netns.ProcessInfo(pid=12)]
+    )
+    result = _nsenter.read_namespace(namespace, root=str(tmp_path))
     assert result.errno == errno.ENOENT
     assert result.path == str(tmp_path / "proc/12/ns/net")  # tried both, reports the last
 
 
 def test_parse_child_answer_garbage_and_values():
-    bad = _netns._parse_child_answer(b"", 256, "/x")
+    bad = _nsenter._parse_child_answer(b"", 256, "/x")
     assert bad.error == "reader for /x exited (wait status 256) without an answer"
-    good = _netns._parse_child_answer(b'{"values": {"time": 600, "intvl": 5}}', 0, "/x")
+    good = _nsenter._parse_child_answer(b'{"values": {"time": 600, "intvl": 5}}', 0, "/x")
     assert good.error is None and good.values == {"time": 600, "intvl": 5, "probes": None}

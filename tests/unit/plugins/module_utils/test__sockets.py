@@ -630,11 +630,8 @@ def test_detail_full_is_refused_above_the_cap(root, monkeypatch):
 
 
 def test_namespace_gone_before_entry_is_gone_not_an_error():
-    from ansible_collections.tcp.keepalive.plugins.module_utils._netns import (
-        Namespace,
-        ProcessInfo,
-        enter_for_scan,
-    )
+    from ansible_collections.tcp.keepalive.plugins.module_utils._netns import ProcessInfo
+    from ansible_collections.tcp.keepalive.plugins.module_utils._nsenter import Namespace, enter_for_scan
 
     vanished = Namespace(inode=4026599999, processes=[ProcessInfo(pid=2**22 + 12345)])
     context = enter_for_scan(vanished)
