@@ -40,12 +40,12 @@ from ansible_collections.tcp.keepalive.plugins.module_utils import (  # noqa: E4
     _live,
     _sockdiag,
     _sockets,
-    _sockopts,
+    _sockwrite,
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._owners import scan_socket_fds  # noqa: E402
 
 NETNS_MARK = "TCP_KEEPALIVE_BENCH_NETNS"
-SETTING = _sockopts.KeepaliveSetting(keepalive=True, idle=300, intvl=30, count=5)
+SETTING = _sockwrite.KeepaliveSetting(keepalive=True, idle=300, intvl=30, count=5)
 
 
 def main() -> int:
@@ -68,7 +68,7 @@ def main() -> int:
             if holders[0][0] == server
         ]
         seconds: dict[str, float] = {}
-        with _sockopts.SockOptWriter() as writer:
+        with _sockwrite.SockOptWriter() as writer:
             start = time.perf_counter()
             # exactly the call sockets_info's Scan.read_sockopts makes
             read = [writer.read(pid, fd, inode, params_if_off=False) for pid, fd, inode in pairs]

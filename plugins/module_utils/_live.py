@@ -42,17 +42,19 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._selection import (
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TcpSocket
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockets import default_socket_source
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
+    SKIP_NET_CLS,
+    SKIP_NO_OWNER,
+    SKIP_SELF_NET_CLS,
+    SockOpts,
+    net_cls_unsafe,
+)
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockwrite import (
     MAX_KEEPCNT,
     MAX_KEEPIDLE,
     MAX_KEEPINTVL,
     MAX_USER_TIMEOUT,
-    SKIP_NET_CLS,
-    SKIP_NO_OWNER,
-    SKIP_SELF_NET_CLS,
     KeepaliveSetting,
-    SockOpts,
     SockOptWriter,
-    net_cls_unsafe,
 )
 
 PER_SOCKET = " (the kernel's per-socket limit)"

@@ -37,9 +37,11 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
     TCP_KEEPCNT,
     TCP_KEEPIDLE,
     TCP_KEEPINTVL,
+    SockOpts,
+)
+from ansible_collections.tcp.keepalive.plugins.module_utils._sockwrite import (
     KeepaliveSetting,
     SetResult,
-    SockOpts,
     SockOptWriter,
     planned_changes,
 )
