@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import dataclass
 
 # 64 hex digits: Docker, containerd, CRI-O and Podman all name a container's cgroup with its full id,
 # as "docker-<id>.scope", "cri-containerd-<id>.scope", "crio-<id>.scope", "libpod-<id>.scope",

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import math
 import socket
-from dataclasses import dataclass
 
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS, detection_time
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS, dataclass, detection_time
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TcpSocket
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import SockOpts
 

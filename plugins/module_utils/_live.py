@@ -21,12 +21,12 @@ import contextlib
 import errno
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import read_cgroup
 from ansible_collections.tcp.keepalive.plugins.module_utils._classify import CONNECTED, LISTEN, endpoint
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import dataclass, field
 from ansible_collections.tcp.keepalive.plugins.module_utils._netns import NamespaceContext, scan_contexts
 from ansible_collections.tcp.keepalive.plugins.module_utils._owners import scan_socket_fds
 from ansible_collections.tcp.keepalive.plugins.module_utils._remediation import remediation_hint

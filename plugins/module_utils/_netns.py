@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, TypedDict
 
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import Values
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import Values, dataclass
 
 CLONE_NEWNET = 0x40000000  # include/uapi/linux/sched.h
 DEFAULT_TIMEOUT = 5.0  # seconds a child entering another namespace may take (_nsenter)

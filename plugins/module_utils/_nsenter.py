@@ -23,11 +23,10 @@ import re
 import select
 import signal
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import read_cgroup
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS, Values
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS, Values, dataclass, field
 from ansible_collections.tcp.keepalive.plugins.module_utils._netns import (
     CLONE_NEWNET,
     DEFAULT_TIMEOUT,

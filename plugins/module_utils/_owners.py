@@ -12,10 +12,10 @@ and unreadable entries are skipped silently: a scan is a snapshot, not a transac
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import CgroupInfo, read_cgroup
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import dataclass, field
 
 MAX_OWNERS_PER_SOCKET = 8  # a socket shared by a pre-fork server's 200 workers: the first few say enough
 MAX_CMDLINE = 512

@@ -17,7 +17,6 @@ Conventions of the findings (stable, documented in the module):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _netns, _procsys, _sysctl_conf
@@ -32,7 +31,9 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
     Finding,
     Values,
     check_range,
+    dataclass,
     detection_time,
+    field,
     parse_int,
 )
 from ansible_collections.tcp.keepalive.plugins.module_utils._netns import ProcessDict, ProcessInfo

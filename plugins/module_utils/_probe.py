@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import dataclass
 from ansible_collections.tcp.keepalive.plugins.module_utils._netns import NamespaceContext
 from ansible_collections.tcp.keepalive.plugins.module_utils._nsenter import open_in_namespace
 from ansible_collections.tcp.keepalive.plugins.module_utils._owners import scan_socket_fds

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import dataclass
 
 
 @dataclass(frozen=True)

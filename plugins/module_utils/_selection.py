@@ -20,10 +20,9 @@ from __future__ import annotations
 import fnmatch
 import socket
 import struct
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, Tuple
 
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import LIMITS
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import LIMITS, dataclass, field
 from ansible_collections.tcp.keepalive.plugins.module_utils._owners import ProcessCache
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TCP_STATES
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import net_cls_unsafe

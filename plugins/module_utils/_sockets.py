@@ -28,7 +28,6 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
@@ -42,7 +41,12 @@ from ansible_collections.tcp.keepalive.plugins.module_utils._classify import (
     endpoint,
     timer_verdict,
 )
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import SEVERITIES, Finding
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
+    SEVERITIES,
+    Finding,
+    dataclass,
+    field,
+)
 from ansible_collections.tcp.keepalive.plugins.module_utils._netns import NamespaceContext, scan_contexts
 from ansible_collections.tcp.keepalive.plugins.module_utils._owners import scan_socket_fds
 from ansible_collections.tcp.keepalive.plugins.module_utils._selection import (

@@ -20,10 +20,10 @@ import errno
 import os
 import platform
 import socket
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ansible_collections.tcp.keepalive.plugins.module_utils._cgroup import CgroupInfo
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import dataclass
 
 # Generic syscall numbers, shared by x86_64, aarch64 and the other architectures using the unified
 # table since Linux 5.1 (include/uapi/asm-generic/unistd.h: __NR_pidfd_open 434, __NR_pidfd_getfd 438).

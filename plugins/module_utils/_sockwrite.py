@@ -7,9 +7,9 @@ file of its own so that the info modules, which only read, do not compile it on 
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 from typing import Callable
 
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import dataclass
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockopts import (
     SKIP_ERROR,
     SO_KEEPALIVE,

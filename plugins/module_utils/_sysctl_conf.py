@@ -52,10 +52,14 @@ import re
 import stat
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, TypedDict
 
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS, SYSCTL_NAMES
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
+    KEYS,
+    SYSCTL_NAMES,
+    dataclass,
+    field,
+)
 
 LOADERS = ("systemd", "procps")
 SYSCTL_D_DIRS = (

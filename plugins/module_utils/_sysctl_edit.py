@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TypedDict
 
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import KEYS, SYSCTL_NAMES
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
+    KEYS,
+    SYSCTL_NAMES,
+    dataclass,
+    field,
+)
 from ansible_collections.tcp.keepalive.plugins.module_utils._sysctl_conf import (
     BLANKS,
     BootModel,

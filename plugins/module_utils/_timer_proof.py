@@ -12,12 +12,17 @@ loopback connection can be made). One loopback connection with SO_KEEPALIVE, rea
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.tcp.keepalive.plugins.module_utils import _sockdiag
 from ansible_collections.tcp.keepalive.plugins.module_utils._classify import endpoint
-from ansible_collections.tcp.keepalive.plugins.module_utils._common import LIMITS, Finding, check_range
+from ansible_collections.tcp.keepalive.plugins.module_utils._common import (
+    LIMITS,
+    Finding,
+    check_range,
+    dataclass,
+    field_names,
+)
 from ansible_collections.tcp.keepalive.plugins.module_utils._netns import current_namespace_inode
 from ansible_collections.tcp.keepalive.plugins.module_utils._procsys import read_values
 from ansible_collections.tcp.keepalive.plugins.module_utils._sockdiag import TcpSocket
@@ -38,7 +43,7 @@ class TimerProof:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        result = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        result = {name: getattr(self, name) for name in field_names(self)}
         result["difference"] = (
             None
             if self.observed_time is None or self.expected_time is None

@@ -99,3 +99,76 @@ def test_read_cgroup_on_a_fixture_tree_and_a_vanished_pid(tmp_path):
     (tmp_path / "proc" / "42" / "cgroup").write_text("0::/system.slice/redis-server.service\n")
     assert read_cgroup(42, root=str(tmp_path)).unit == "redis-server.service"
     assert read_cgroup(43, root=str(tmp_path)) is None
+
+
+# ---- the collection's dataclass: what the standard library's gives, for what the collection uses -----------
+def _pair(frozen=False):
+    """The same two classes built by the standard library's dataclass and by ours."""
+    import dataclasses
+
+    from ansible_collections.tcp.keepalive.plugins.module_utils import _common
+
+    built = []
+    for module in (dataclasses, _common):
+
+        @module.dataclass(frozen=frozen)
+        class Base:
+            name: str
+            count: int = 0
+            tags: list = module.field(default_factory=list)
+
+        @module.dataclass(frozen=frozen)
+        class Child(Base):
+            extra: dict = module.field(default_factory=dict)
+            hidden: object = module.field(default=None, repr=False, compare=False)
+            count: int = 5  # redefined: keeps its place, takes the new default
+
+        built.append(Child)
+    return built
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_dataclass_behaves_as_the_standard_library_one(frozen):
+    import inspect
+
+    stdlib, ours = _pair(frozen)
+
+    def parameters(cls):  # name, and the default unless it is a factory's placeholder
+        return [
+            (p.name, "factory" if repr(p.default) in ("<factory>", "MISSING") else p.default)
+            for p in inspect.signature(cls).parameters.values()
+        ]
+
+    assert parameters(ours) == parameters(stdlib)
+    for args, kwargs in [(("a",), {}), (("a", 2, ["x"]), {"extra": {"k": 1}, "hidden": 7})]:
+        theirs, mine = stdlib(*args, **kwargs), ours(*args, **kwargs)
+        assert [getattr(mine, n) for n in ("name", "count", "tags", "extra", "hidden")] == [
+            getattr(theirs, n) for n in ("name", "count", "tags", "extra", "hidden")
+        ]
+        assert repr(mine).replace(ours.__qualname__, "X") == repr(theirs).replace(stdlib.__qualname__, "X")
+    assert ours("a") == ours("a", hidden="ignored") and ours("a") != ours("b") and ours("a") != stdlib("a")
+    assert ours("a").tags is not ours("a").tags  # a fresh default per instance
+    assert ours.count == 5 and not hasattr(ours, "tags")  # class attributes as dataclasses leaves them
+    if frozen:
+        for cls in (stdlib, ours):  # the compared fields, hidden left out
+            assert hash(cls("a", 1, (), extra=())) == hash(cls("a", 1, (), extra=(), hidden=1))
+        with pytest.raises(AttributeError, match="cannot assign to field 'name'"):
+            ours("a").name = "b"
+        with pytest.raises(AttributeError):
+            del ours("a").name
+    else:
+        assert ours.__hash__ is None and stdlib.__hash__ is None  # eq without frozen: unhashable
+        instance = ours("a")
+        instance.count = 3
+        assert instance.count == 3
+
+
+def test_dataclass_refuses_what_the_standard_library_refuses():
+    from ansible_collections.tcp.keepalive.plugins.module_utils._common import dataclass
+
+    with pytest.raises(SyntaxError):  # dataclasses: TypeError; both refuse the class
+
+        @dataclass
+        class Bad:
+            first: int = 0
+            second: int
