@@ -127,9 +127,15 @@ def _build(cls: Any, frozen: bool) -> Any:
 
 
 @overload
-def dataclass(cls: type[_T], /) -> type[_T]: ...
+def dataclass(cls: type[_T], /) -> type[_T]:
+    raise NotImplementedError  # typing only: @dataclass
+
+
 @overload
-def dataclass(*, frozen: bool = False) -> Callable[[type[_T]], type[_T]]: ...
+def dataclass(*, frozen: bool = False) -> Callable[[type[_T]], type[_T]]:
+    raise NotImplementedError  # typing only: @dataclass(frozen=True)
+
+
 @dataclass_transform(field_specifiers=(field,))
 def dataclass(cls: Any = None, /, *, frozen: bool = False) -> Any:
     """@dataclass or @dataclass(frozen=True), as the standard library's for what the collection uses."""
