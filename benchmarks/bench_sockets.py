@@ -12,6 +12,9 @@ hits every contender alike, each in a fresh process (the Python ones warmed up o
 
   ss -tanop                        baseline: every TCP socket with owners and timers
   ss -tano                         the same without owners
+  floor (raw dump + fd walk)       floor_scan.py: the least a Python scan does (see there)
+  floor + auto's option reads      floor_scan.py --reads: the same plus the pidfd_getfd reads that
+                                   `auto` makes (every socket but the connected ones without a timer)
   dump                             _sockdiag.dump_tcp alone (no owners, no classification)
   scan (options never)             sockets_info's scan via module_utils: classification + owners
   scan (options auto)              the module's default: options read where the timer cannot tell
@@ -49,6 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NETNS_MARK = "TCP_KEEPALIVE_BENCH_NETNS"
 BASELINE = "ss -tanop"
 FLOOR = "floor (raw dump + fd walk)"
+FLOOR_READS = "floor + auto's option reads"
 
 
 def contenders(ansible: bool, full: bool) -> dict[str, list[str]]:
@@ -57,6 +61,7 @@ def contenders(ansible: bool, full: bool) -> dict[str, list[str]]:
         "ss -tanop": ["ss", "-tanop"],
         "ss -tano": ["ss", "-tano"],
         FLOOR: [sys.executable, os.path.join(HERE, "floor_scan.py")],
+        FLOOR_READS: [sys.executable, os.path.join(HERE, "floor_scan.py"), "--reads"],
         "dump only": [*child, "--stage", "dump"],
         "scan, options never": [*child, "--stage", "scan", "--read-socket-options", "never"],
         "scan, options auto": [*child, "--stage", "scan", "--read-socket-options", "auto"],
@@ -125,6 +130,7 @@ def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool, full:
             log(f"sockets: {connections} round {round_ + 1}/{repeat} done")
         base = runs[BASELINE].median_s
         floor = runs[FLOOR].median_s
+        floor_reads = runs[FLOOR_READS].median_s if runs[FLOOR_READS].ok else None
         processes = count_processes()
         rows = []
         for name, m in runs.items():
@@ -137,12 +143,14 @@ def bench_size(connections: int, repeat: int, ansible: bool, warmup: bool, full:
                     "inner_scan_s": m.inner_median("scan_s"),
                     "ratio_vs_ss_tanop": ratio(m.median_s, base),
                     "ratio_vs_floor": ratio(m.median_s, floor),
+                    "ratio_vs_floor_reads": ratio(m.median_s, floor_reads),
                     "peak_rss_kib": m.peak_rss_kib,
                     "result_bytes": m.inner_median("result_bytes"),
                     "stdout_bytes": m.samples[-1].stdout_bytes if m.samples else None,
                     "sockets_seen": m.inner_median("sockets"),
                     "socket_options": m.samples[-1].inner.get("socket_options") if m.samples else None,
                     "keepalive": m.samples[-1].inner.get("keepalive") if m.samples else None,
+                    "options_read_by_floor": m.samples[-1].inner.get("reads") if m.samples else None,
                     "runs": len(m.samples),
                 }
             )
@@ -242,7 +250,7 @@ def render(result: dict[str, Any]) -> str:
         for r in size["rows"]:
             if not r["ok"]:
                 error = (r["error"] or "")[:80].replace("|", "/")
-                rows.append([r["name"], "failed", "", "", "", "", "", error])
+                rows.append([r["name"], "failed", "", "", "", "", "", "", error])
                 continue
             inner = fmt_s(r["inner_scan_s"]) if r["inner_scan_s"] else ""
             size = r["result_bytes"] or (r["stdout_bytes"] if r["name"].startswith("ansible") else None)
@@ -255,6 +263,7 @@ def render(result: dict[str, Any]) -> str:
                     inner,
                     fmt_ratio(r["ratio_vs_ss_tanop"]),
                     fmt_ratio(r.get("ratio_vs_floor")),
+                    fmt_ratio(r.get("ratio_vs_floor_reads")),
                     fmt_mib(r["peak_rss_kib"]),
                     _size(size),
                     note,
@@ -268,6 +277,7 @@ def render(result: dict[str, Any]) -> str:
                     "in-process",
                     "vs ss -tanop",
                     "vs floor",
+                    "vs floor + reads",
                     "peak RSS",
                     "result JSON",
                     "note",

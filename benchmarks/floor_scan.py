@@ -5,7 +5,17 @@
 messages counted, nothing decoded) plus one /proc/*/fd readlink walk (socket inodes counted). Standard
 library only, no collection code: whatever sockets_info does beyond this is its own cost.
 
-    python floor_scan.py      prints {"sockets": N, "socket_fds": M, "scan_s": seconds}
+    python floor_scan.py            prints {"sockets": N, "socket_fds": M, "scan_s": seconds}
+    python floor_scan.py --reads    the same plus the socket-option reads `read_socket_options: auto`
+                                    must make: "reads" more in the output
+
+With --reads the dump also decodes state, timer and inode, the walk keeps the first (pid, fd) of every
+socket `auto` reads (all but the connected ones, ESTABLISHED or CLOSE_WAIT, without any timer: on a
+connected socket with the keepalive timer the per-socket TCP_KEEPIDLE/INTVL/CNT and TCP_USER_TIMEOUT
+override the sysctls; listeners are read for SO_KEEPALIVE), and each is read the least a correct reader
+can: pidfd_open once per process, pidfd_getfd, an fstat to check that the
+descriptor still holds that socket, SO_KEEPALIVE, the four TCP options, close. Nothing is classified or
+kept: the cost of the reads themselves, as CPython and the kernel charge it.
 """
 
 from __future__ import annotations
@@ -20,6 +30,9 @@ import time
 NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, NLMSG_DONE = 4, 20, 3
 ALL_STATES = 0xFFF
 INET_DIAG_INFO = 2
+CONNECTED = (1, 8)  # ESTABLISHED, CLOSE_WAIT
+SYS_PIDFD_OPEN, SYS_PIDFD_GETFD = 434, 438  # x86_64 and aarch64 (asm-generic) alike
+TCP_OPTIONS = (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT, 18)  # 18: TCP_USER_TIMEOUT
 
 
 def request(family: int, seq: int) -> bytes:
@@ -28,7 +41,8 @@ def request(family: int, seq: int) -> bytes:
     return struct.pack("=IHHII", 16 + len(body), SOCK_DIAG_BY_FAMILY, 0x301, seq, 0) + body
 
 
-def dump() -> int:
+def dump(wanted: set[int] | None = None) -> int:
+    """Messages of both dumps; with `wanted`, also the inodes of the sockets `auto` reads, added to it."""
     count = 0
     buffer = bytearray(1 << 16)
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as nl:
@@ -43,12 +57,19 @@ def dump() -> int:
                     if kind == NLMSG_DONE or length < 16:
                         done = True
                         break
-                    count += kind == SOCK_DIAG_BY_FAMILY
+                    if kind == SOCK_DIAG_BY_FAMILY:
+                        count += 1
+                        if wanted is not None:  # idiag_state, idiag_timer; idiag_inode ends the 72 bytes
+                            state, timer = buffer[offset + 17], buffer[offset + 18]
+                            if timer or state not in CONNECTED:
+                                wanted.add(struct.unpack_from("=I", buffer, offset + 84)[0])
                     offset += (length + 3) & ~3
     return count
 
 
-def fd_walk() -> int:
+def fd_walk(wanted: set[int] | None = None, found: dict[int, tuple[int, int]] | None = None) -> int:
+    """Socket descriptors of every process; with `wanted`, the first (pid, fd) of each such inode goes
+    into `found`."""
     sockets = 0
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -59,9 +80,16 @@ def fd_walk() -> int:
             continue
         try:
             for fd in os.listdir(dir_fd):
-                try:  # noqa: SIM105 - contextlib.suppress costs a frame per descriptor
-                    sockets += os.readlink(fd, dir_fd=dir_fd).startswith("socket:[")
-                except OSError:
+                try:
+                    link = os.readlink(fd, dir_fd=dir_fd)
+                    if link[:8] != "socket:[":
+                        continue
+                    sockets += 1
+                    if wanted is not None and found is not None:
+                        inode = int(link[8:-1])
+                        if inode in wanted and inode not in found:
+                            found[inode] = (int(name), int(fd))
+                except (OSError, ValueError):
                     pass
         except OSError:
             pass
@@ -70,11 +98,61 @@ def fd_walk() -> int:
     return sockets
 
 
+def read_options(found: dict[int, tuple[int, int]]) -> int:
+    """Read each socket's keepalive options through a pidfd_getfd copy; return how many were read."""
+    import ctypes  # only with --reads: its import is part of what the reads cost
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    getfd = ctypes.CFUNCTYPE(ctypes.c_long, ctypes.c_long, ctypes.c_int, ctypes.c_int, ctypes.c_uint)(
+        ("syscall", libc)
+    )
+    pidfds: dict[int, int] = {}
+    read = 0
+    sol_socket, so_keepalive, sol_tcp = socket.SOL_SOCKET, socket.SO_KEEPALIVE, socket.IPPROTO_TCP
+    for inode, (pid, fd) in found.items():
+        pidfd = pidfds.get(pid)
+        if pidfd is None:
+            pidfd = pidfds[pid] = int(libc.syscall(SYS_PIDFD_OPEN, ctypes.c_int(pid), ctypes.c_uint(0)))
+        if pidfd < 0:
+            continue
+        copy = getfd(SYS_PIDFD_GETFD, pidfd, fd, 0)
+        if copy < 0:
+            continue
+        sock = socket.SocketType(socket.AF_INET, socket.SOCK_STREAM, 0, copy)
+        try:
+            if os.fstat(copy).st_ino != inode:
+                continue
+            get = sock.getsockopt
+            if get(sol_socket, so_keepalive):
+                for option in TCP_OPTIONS:
+                    get(sol_tcp, option)
+            read += 1
+        except OSError:
+            pass
+        finally:
+            sock.close()
+    for pidfd in pidfds.values():
+        if pidfd >= 0:
+            os.close(pidfd)
+    return read
+
+
 def main() -> int:
+    reads = sys.argv[1:] == ["--reads"]
+    if sys.argv[1:] and not reads:
+        print(__doc__, file=sys.stderr)
+        return 2
     start = time.perf_counter()
-    sockets = dump()
-    socket_fds = fd_walk()
-    print(json.dumps({"sockets": sockets, "socket_fds": socket_fds, "scan_s": time.perf_counter() - start}))
+    wanted: set[int] | None = set() if reads else None
+    found: dict[int, tuple[int, int]] = {}
+    sockets = dump(wanted)
+    socket_fds = fd_walk(wanted, found)
+    result = {"sockets": sockets, "socket_fds": socket_fds}
+    if reads:
+        result["reads"] = read_options(found)
+    result["scan_s"] = time.perf_counter() - start
+    print(json.dumps(result))
     return 0
 
 

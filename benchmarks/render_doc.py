@@ -73,6 +73,26 @@ def socket_targets(sockets: dict[str, Any]) -> list[list[str]]:
             f"({row['median_s'] / base['median_s']:.2f}x; {size.get('processes', '?')} processes)"
         )
         rows.append([label, verdict, numbers])
+    # Context for the floor targets (measured, not a target): the floor with the option reads `auto` must
+    # make, against the floor. Above 1.2x, no scan that makes those reads can meet the floor target.
+    for connections in (10000, 40000, 100000):
+        size = _size_nearest(sockets, connections)
+        floor = _row(size, "floor (raw dump + fd walk)") if size else None
+        reads = _row(size, "floor + auto's option reads") if size else None
+        auto = _row(size, "scan, options auto") if size else None
+        ss = _row(size, "ss -tanop") if size else None
+        if not (floor and reads and auto and ss):
+            continue
+        rows.append(
+            [
+                f"{connections:,} connections: `floor + auto's option reads` against the floor "
+                "(what the reads alone cost; not a target)",
+                "context",
+                f"{reads['median_s'] / floor['median_s']:.2f}x the floor, "
+                f"{reads['median_s'] / ss['median_s']:.2f}x `ss -tanop`; scan (options auto) is "
+                f"{auto['median_s'] / reads['median_s']:.2f}x the floor with the reads",
+            ]
+        )
     at100 = _size_nearest(sockets, 100000)
     for name in ("scan, options never", "scan, options always"):
         row = _row(at100, name) if at100 else None

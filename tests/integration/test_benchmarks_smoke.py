@@ -120,6 +120,7 @@ def test_socket_scan_benchmark_smoke(tmp_path):
         "scan, options never, detail 20000",
         "ansible sockets_info",
         "floor (raw dump + fd walk)",
+        "floor + auto's option reads",
     }
     for row in rows.values():
         _assert_measured(row)
@@ -137,6 +138,11 @@ def test_socket_scan_benchmark_smoke(tmp_path):
             assert row["classification"] == "ok", (name, row["classification"])
     assert rows["scan, options always"]["socket_options"]["read"] == 124
     assert rows["scan, options never"]["socket_options"]["read"] == 0
+    # the floor with reads reads what auto reads: the 4 listeners and the 60 connected keepalive sockets
+    auto_read = rows["scan, options auto"]["socket_options"]["read"]
+    assert auto_read == 4 + plan["connected_with_keepalive"]
+    assert rows["floor + auto's option reads"]["options_read_by_floor"] == auto_read
+    assert rows["floor (raw dump + fd walk)"]["options_read_by_floor"] is None
     full = rows["scan, options never, detail 20000"]["result_bytes"]
     assert full > rows["scan, options never"]["result_bytes"]
     assert rows["ansible sockets_info"]["stdout_bytes"] > 0
