@@ -7,6 +7,11 @@
 
 Targets (issues 4 and 7) are checked against the numbers here, never in a test: each shows met / NOT
 met / not measured, with the numbers behind it.
+
+A benchmark without a result file (a `bash scripts/bench.sh --only ...` run) keeps what the page at
+--out already says of it: its section, its target rows and its load and date under Machine, verbatim,
+and the header names the sections kept. Only a benchmark that the page never showed reads "Not
+measured".
 """
 
 from __future__ import annotations
@@ -24,6 +29,67 @@ REPO = os.path.dirname(HERE)
 BENCHMARKS = ("sockets", "settings", "fleet", "report")
 RSS_LIMIT_KIB = 100 * 1024
 SUMMARY_LIMIT = 64 * 1024
+
+
+SECTIONS = (
+    ("sockets", "1. Socket scan (private network namespace, loopback connections)"),
+    ("settings", "2. Per host: one tcp.keepalive.settings task vs three ansible.posix.sysctl tasks"),
+    ("fleet", "3a. Fleet: the audit playbook end to end"),
+    ("report", "3b. Fleet report rendering (synthetic host results)"),
+)
+NOT_MEASURED = "Not measured in this run."
+LOAD_PREFIX = "- Load average (1/5/15 min) when each benchmark finished: "
+WHEN_PREFIX = "- Measured at (UTC): "
+
+
+def target_owner(label: str) -> str:
+    """The benchmark a target row belongs to (socket_targets() and report_targets() write them)."""
+    return "report" if label.startswith("report rendering") else "sockets"
+
+
+def previous_page(text: str) -> dict[str, Any]:
+    """What a page written by render() says per benchmark: section bodies by title, target rows by
+    benchmark, and the load and date entries under Machine by benchmark."""
+    page: dict[str, Any] = {"sections": {}, "targets": {}, "loads": {}, "when": {}}
+    heading, body = None, []
+    chunks = []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            chunks.append((heading, body))
+            heading, body = line[3:].strip(), []
+        else:
+            body.append(line)
+    chunks.append((heading, body))
+    for title, lines in chunks:
+        if title is None:
+            continue
+        page["sections"][title] = "\n".join(lines).strip()
+        if title == "Targets":
+            for line in lines:
+                cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+                if not line.startswith("| ") or cells[0] in ("target", "---") or len(cells) < 3:
+                    continue
+                page["targets"].setdefault(target_owner(cells[0]), []).append(line)
+        if title == "Machine":
+            for line in lines:
+                for prefix, key in ((LOAD_PREFIX, "loads"), (WHEN_PREFIX, "when")):
+                    if line.startswith(prefix):
+                        for entry in line[len(prefix) :].split("; "):
+                            name = entry.split(" ", 1)[0]
+                            page[key][name] = entry
+    return page
+
+
+def kept_sections(results: dict[str, dict[str, Any]], previous: dict[str, Any] | None) -> list[str]:
+    """Benchmarks without a result whose section the previous page shows measured."""
+    if not previous:
+        return []
+    kept = []
+    for name, title in SECTIONS:
+        body = previous["sections"].get(title)
+        if name not in results and body and not body.startswith(NOT_MEASURED):
+            kept.append(name)
+    return kept
 
 
 def load(results_dir: str) -> dict[str, dict[str, Any]]:
@@ -185,29 +251,59 @@ def _short_path(line: str) -> str:
     return line
 
 
-def machine_text(results: dict[str, dict[str, Any]]) -> str:
+def machine_text(
+    results: dict[str, dict[str, Any]], kept: list[str] | None = None, previous: dict[str, Any] | None = None
+) -> str:
+    """The machine of this run; the load and date entries of kept sections as the previous page had them."""
     first = next(iter(results.values()))["machine"]
-    loads = {name: r["machine"].get("loadavg") for name, r in results.items()}
+    loads = {}
+    when = {}
+    for name, _title in SECTIONS:
+        if name in results:
+            load = results[name]["machine"].get("loadavg")
+            if load:
+                loads[name] = f"{name} {' / '.join(f'{v:.1f}' for v in load)}"
+            when[name] = f"{name} {results[name]['machine'].get('when_utc')}"
+        elif kept and name in kept and previous:
+            for table, key in ((loads, "loads"), (when, "when")):
+                if name in previous[key]:
+                    table[name] = previous[key][name]
     lines = [
         f"- CPU: {first.get('nproc')} cores ({first.get('cpu')}), memory {first.get('mem_total_mib')} MiB",
         f"- Kernel {first.get('kernel')}, {first.get('os')}, Python {first.get('python')} (controller venv)",
-        "- Load average (1/5/15 min) when each benchmark finished: "
-        + "; ".join(f"{name} {' / '.join(f'{v:.1f}' for v in load)}" for name, load in loads.items() if load),
-        "- Measured at (UTC): "
-        + "; ".join(f"{name} {r['machine'].get('when_utc')}" for name, r in results.items()),
+        LOAD_PREFIX + "; ".join(loads.values()),
+        WHEN_PREFIX + "; ".join(when.values()),
     ]
+    if kept:
+        lines.append(
+            "- The CPU and kernel above are this run's; the kept sections ran when their date says, possibly "
+            "on another CPU: compare ratios across runs, not absolute times"
+        )
     return "\n".join(lines)
 
 
 def render(
-    results: dict[str, dict[str, Any]], notes: str, note: str, command: str = "bash scripts/bench.sh"
+    results: dict[str, dict[str, Any]],
+    notes: str,
+    note: str,
+    command: str = "bash scripts/bench.sh",
+    previous: dict[str, Any] | None = None,
 ) -> str:
     runs = sorted({str(r.get("invocation") or command).strip() for r in results.values()})
     shown = " and ".join(f"`{run}`" for run in runs) if runs else f"`{command.strip()}`"
+    kept = kept_sections(results, previous) if results else []
+    titles = dict(SECTIONS)
+    kept_text = ""
+    if kept:
+        numbers = ", ".join(titles[name].split(".", 1)[0] for name in kept)
+        kept_text = (
+            f" Sections {numbers} were not measured by this run: they are kept from the previous page as they"
+            " were, each with the command that measured it, and their dates are under Machine."
+        )
     out = [
         "# Performance",
         "",
-        f"Command: {shown} (as root, from the repository root).",
+        f"Command: {shown} (as root, from the repository root).{kept_text}",
         "",
         "Generated by `bash scripts/bench.sh` (benchmarks/render_doc.py) from benchmarks/results/*.json;",
         "the analysis at the end is benchmarks/NOTES.md. Numbers are medians over repeated runs, each",
@@ -221,24 +317,20 @@ def render(
         out += [f"> {note}", ""]
     if not results:
         return "\n".join(out + ["No results yet: run `bash scripts/bench.sh`.", ""])
-    out += ["## Machine", "", machine_text(results), ""]
+    out += ["## Machine", "", machine_text(results, kept, previous), ""]
     out += ["## Targets", "", "| target | verdict | numbers |", "|---|---|---|"]
     targets = []
-    if "sockets" in results:
-        targets += socket_targets(results["sockets"])
-    if "report" in results:
-        targets += report_targets(results["report"])
-    out += [f"| {' | '.join(row)} |" for row in targets] + [""]
-    sections = (
-        ("sockets", "1. Socket scan (private network namespace, loopback connections)"),
-        ("settings", "2. Per host: one tcp.keepalive.settings task vs three ansible.posix.sysctl tasks"),
-        ("fleet", "3a. Fleet: the audit playbook end to end"),
-        ("report", "3b. Fleet report rendering (synthetic host results)"),
-    )
-    for name, title in sections:
+    for name, rows in (("sockets", socket_targets), ("report", report_targets)):
+        if name in results:
+            targets += [f"| {' | '.join(row)} |" for row in rows(results[name])]
+        elif name in kept and previous:
+            targets += previous["targets"].get(name, [])
+    out += targets + [""]
+    for name, title in SECTIONS:
         out += [f"## {title}", ""]
         if name not in results:
-            out += ["Not measured in this run.", ""]
+            body = previous["sections"][title] if previous and name in kept else NOT_MEASURED
+            out += [body, ""]
             continue
         r = results[name]
         run_by = r.get("invocation") or command
@@ -277,7 +369,12 @@ def main() -> int:
             notes = handle.read()
     except OSError:
         notes = ""
-    text = render(results, notes, args.note, args.command)
+    try:
+        with open(args.out, encoding="utf-8") as handle:
+            previous: dict[str, Any] | None = previous_page(handle.read())
+    except OSError:
+        previous = None
+    text = render(results, notes, args.note, args.command, previous)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -5,8 +5,9 @@
 #   bash scripts/bench.sh --smoke         tiny sizes, one round each: checks every benchmark still runs
 #                                         (results and doc under benchmarks/results/smoke/, docs/ untouched)
 #   bash scripts/bench.sh --only sockets,report   a subset (sockets, settings, fleet, report)
-#                                         (the doc is rendered from benchmarks/results/, not committed: a
-#                                         section whose result is missing there reads "Not measured")
+#                                         (the doc is rendered from benchmarks/results/, not committed; a
+#                                         benchmark not run keeps its section, targets and date from the
+#                                         page being rewritten, and the page's header says which it kept)
 #   BENCH_NOTE="measured while other work ran" bash scripts/bench.sh    a line shown at the top of the doc
 #
 # Needs root (private network namespaces, containers). Docker and the local images are set up through
@@ -24,7 +25,7 @@ while [[ $# -gt 0 ]]; do
     --smoke) MODE=smoke ;;
     --only) ONLY="$2"; shift ;;
     --only=*) ONLY="${1#--only=}" ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift

@@ -150,6 +150,63 @@ def test_socket_scan_benchmark_smoke(tmp_path):
         assert Path(path).read_text().startswith("# "), (mode, path)
 
 
+def _fake_result(when: str, load: float, markdown: str, **extra: Any) -> dict[str, Any]:
+    machine = {
+        "nproc": 2,
+        "cpu": "test CPU",
+        "mem_total_mib": 1024,
+        "kernel": "6.1-test",
+        "os": "Debian",
+        "python": "3.11",
+        "loadavg": [load, load, load],
+        "when_utc": when,
+    }
+    return {"machine": machine, "command": "python bench.py", "repeat": 1, "markdown": markdown, **extra}
+
+
+def test_a_partial_run_keeps_what_the_page_said_of_the_benchmarks_it_did_not_run():
+    """`bash scripts/bench.sh --only settings` must not erase the report section of the page it rewrites."""
+    import render_doc
+
+    report_rows = [
+        {"ok": True, "hosts": 1000, "total_s_growth": 1.0, "size_ratio": 1.0},
+        {"ok": True, "hosts": 10000, "total_s_growth": 8.5, "size_ratio": 10.0},
+    ]
+    first = render_doc.render(
+        {
+            "settings": _fake_result("2026-11-30 08:39:05", 2.1, "| settings table, first run |"),
+            "report": _fake_result("2026-11-30 08:45:20", 1.8, "| report table |", rows=report_rows),
+        },
+        "",
+        "",
+    )
+    report_target = (
+        "| report rendering grows linearly (1,000 -> 10,000 hosts) | met | time x8.50 for hosts x10 |"
+    )
+    assert report_target in first
+    second = render_doc.render(
+        {"settings": _fake_result("2026-12-04 19:04:08", 0.5, "| settings table, second run |")},
+        "",
+        "",
+        previous=render_doc.previous_page(first),
+    )
+    assert "| settings table, second run |" in second and "first run" not in second
+    report = second.split("## 3b. Fleet report rendering (synthetic host results)", 1)[1]
+    assert report.split("\n## ", 1)[0].strip() == (
+        "Command: `python bench.py` (repeat 1), run by `bash scripts/bench.sh`\n\n| report table |"
+    )
+    assert report_target in second
+    assert "when each benchmark finished: settings 0.5 / 0.5 / 0.5; report 1.8 / 1.8 / 1.8" in second
+    assert "Measured at (UTC): settings 2026-12-04 19:04:08; report 2026-11-30 08:45:20" in second
+    assert "Sections 3b were not measured by this run" in second
+    # what the page never measured stays "not measured", and so does everything without a previous page
+    fleet = second.split("## 3a. Fleet: the audit playbook end to end", 1)[1].split("\n## ", 1)[0]
+    assert fleet.strip() == render_doc.NOT_MEASURED
+    alone = render_doc.render({"settings": _fake_result("2026-12-04 19:04:08", 0.5, "| s |")}, "", "")
+    assert "| report table |" not in alone and "report rendering grows" not in alone
+    assert "were not measured by this run" not in alone
+
+
 def test_report_rendering_benchmark_smoke(tmp_path):
     data = _run("bench_report.py", tmp_path, "--sizes", "16,32", "--repeat", "1")
     assert data["_rc"] == 0, data["_stderr"][-3000:]
