@@ -8,9 +8,10 @@ real procps `sysctl --system` and systemd-sysctl apply the same tree in a fresh 
 values read back from /proc/sys are compared key by key.
 
 Run this file only as `unshare -m --propagation private python loader_trees.py ...`: it refuses to run
-in the host's mount namespace. It mounts a tmpfs over each sysctl.d directory (and over /run when
-/run/sysctl.d does not exist) and binds a scratch file (or /dev/null) over /etc/sysctl.conf, all inside
-that private mount namespace. Each loader runs in its own `unshare -n` namespace, restricted to our keys
+in the host's mount namespace. It mounts a tmpfs over each sysctl.d directory (a directory the host
+lacks, such as /usr/local/lib/sysctl.d on a fresh Debian, is made inside an overlay of its parent:
+mountns.py) and binds a scratch file (or /dev/null) over /etc/sysctl.conf, all inside that private
+mount namespace. Each loader runs in its own `unshare -n` namespace, restricted to our keys
 (`sysctl --pattern ... --system`, `systemd-sysctl --prefix=...`); every tree also sets the per-netns
 sentinel net.ipv4.ip_default_ttl = 77, which must still read 64 after every loader call.
 
@@ -29,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from ansible_collections.tcp.keepalive.tests.integration.mountns import empty_dirs_script
 
 PATTERN = r"^-?/?net[./]ipv4[./]tcp_keepalive_"
 KEYS = ("time", "intvl", "probes")
@@ -255,15 +258,10 @@ def require_private_mount_namespace() -> None:
 
 
 def prepare(dirs: list[str]) -> str:
-    """tmpfs over every sysctl.d directory (and /run), a scratch tmpfs for /etc/sysctl.conf."""
-    for directory in dirs:
-        if directory.startswith("/run/") and not os.path.isdir(directory):
-            _run("mount", "-t", "tmpfs", "tmpfs", "/run")
-            os.makedirs(directory)
-        elif os.path.isdir(directory):
-            _run("mount", "-t", "tmpfs", "tmpfs", directory)
-        else:
-            sys.exit(f"{directory} does not exist: cannot mount a tmpfs over it without touching the host")
+    """An empty tmpfs over every sysctl.d directory (one the host lacks is made inside an overlay of its
+    parent: mountns.py), a scratch tmpfs for /etc/sysctl.conf."""
+    layers = tempfile.mkdtemp(prefix="loader-trees-layers-")
+    _run("sh", "-ec", "\n".join(empty_dirs_script(dirs, layers)))
     scratch = tempfile.mkdtemp(prefix="loader-trees-")
     _run("mount", "-t", "tmpfs", "tmpfs", scratch)
     with open(f"{scratch}/sysctl.conf", "wb"):

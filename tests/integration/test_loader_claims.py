@@ -16,6 +16,7 @@ from pathlib import Path
 
 import ansible_collections.tcp.keepalive.plugins as plugins_pkg
 import pytest
+from ansible_collections.tcp.keepalive.tests.integration.mountns import SYSCTL_DIRS, empty_dirs_script
 from ansible_collections.tcp.keepalive.tests.unit.loader_cases import CASES
 
 pytestmark = pytest.mark.netns
@@ -70,9 +71,10 @@ def test_pattern_after_system_is_ignored(tmp_path):
     (tmp_path / "empty").write_text("")
     pattern = "'^-?/?net[./]ipv4[./]tcp_keepalive_'"
     read = "cat /proc/sys/net/ipv4/ip_default_ttl /proc/sys/net/ipv4/tcp_keepalive_time | tr '\\n' ' '; echo"
+    (tmp_path / "layers").mkdir()
+    mounts = "\n".join(empty_dirs_script(SYSCTL_DIRS, str(tmp_path / "layers")))
     script = f"""
-for dir in /etc/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /run; do mount -t tmpfs tmpfs "$dir"; done
-mkdir /run/sysctl.d
+{mounts}
 mount --bind {tmp_path}/empty /etc/sysctl.conf
 printf 'net.ipv4.ip_default_ttl = 77\\nnet.ipv4.tcp_keepalive_time = 600\\n' > /etc/sysctl.d/50-a.conf
 unshare -n sh -c "sysctl --system --pattern {pattern} >/dev/null 2>&1; {read}"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import ansible_collections.tcp.keepalive.plugins as plugins_pkg
 import pytest
+from ansible_collections.tcp.keepalive.tests.integration.mountns import SYSCTL_DIRS, empty_dirs_script
 
 pytestmark = pytest.mark.netns
 
@@ -48,6 +49,13 @@ def write_args(tmp_path: Path, name: str, args: dict) -> Path:
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     return path
+
+
+def empty_sysctl_dirs(tmp_path: Path, dirs: tuple[str, ...]) -> str:
+    """Shell lines for in_namespaces(): each of `dirs` an empty tmpfs (mountns.py), layers in tmp_path."""
+    layers = tmp_path / "layers"
+    layers.mkdir(exist_ok=True)
+    return "\n".join(empty_dirs_script(dirs, str(layers)))
 
 
 def in_namespaces(script: str) -> list[str]:
@@ -99,8 +107,7 @@ def test_apply_and_persist_in_private_namespace_then_real_loaders(tmp_path):
     systemd_line = f"unshare -n sh {tmp_path}/systemd.sh" if SYSTEMD_SYSCTL else "echo no-systemd; echo 64"
     (tmp_path / "sentinel.conf").write_text(SENTINEL)
     script = f"""
-mount -t tmpfs tmpfs /etc/sysctl.d
-for dir in /usr/lib/sysctl.d /usr/local/lib/sysctl.d; do mount -t tmpfs tmpfs "$dir"; done
+{empty_sysctl_dirs(tmp_path, ("/etc/sysctl.d", "/usr/lib/sysctl.d", "/usr/local/lib/sysctl.d"))}
 cp {tmp_path}/sentinel.conf /etc/sysctl.d/10-sentinel.conf
 {read_live}
 {module_cmd(check)}; echo
@@ -140,7 +147,7 @@ def test_kernel_reads_leading_zero_as_octal_like_the_model(tmp_path):
     conf = tmp_path / "50-x.conf"
     conf.write_text(f"net.ipv4.tcp_keepalive_time = 0600\nnet.ipv4.tcp_keepalive_intvl = 30 # c\n{SENTINEL}")
     script = f"""
-for dir in /etc/sysctl.d /usr/lib/sysctl.d /usr/local/lib/sysctl.d; do mount -t tmpfs tmpfs "$dir"; done
+{empty_sysctl_dirs(tmp_path, ("/etc/sysctl.d", "/usr/lib/sysctl.d", "/usr/local/lib/sysctl.d"))}
 cp {conf} /etc/sysctl.d/50-x.conf
 sysctl -q --pattern '^-?/?net[./]ipv4[./]tcp_keepalive_' --system >/dev/null
 {read_live}
@@ -278,8 +285,7 @@ def test_model_matches_real_loaders(tmp_path, name):
     (tree / "etc" / "sysctl.d" / "05-sentinel.conf").write_text(SENTINEL)
     (tmp_path / "predict.py").write_text(PREDICT)
     script = f"""
-for dir in /etc/sysctl.d /usr/lib/sysctl.d /usr/local/lib/sysctl.d /run; do mount -t tmpfs tmpfs "$dir"; done
-mkdir -p /run/sysctl.d
+{empty_sysctl_dirs(tmp_path, SYSCTL_DIRS)}
 for dir in etc/sysctl.d usr/lib/sysctl.d run/sysctl.d; do
   if [ -d "{tree}/$dir" ]; then cp -a "{tree}/$dir/." "/$dir/"; fi
 done
