@@ -531,6 +531,7 @@ class Scan:
         key = id(context)
         namespace = None if context.current else context.inode
         by_state = self.by_state
+        detections: dict[tuple[int, int, int], int] = {}  # detection time per (keepidle, keepintvl, keepcnt)
         timer_true = timer_false = opts_true = opts_false = ghosts = 0
         for raw in batch:
             state, timer = raw[R_STATE], raw[R_TIMER]
@@ -546,22 +547,25 @@ class Scan:
             owner, stats = lane
             if stats is None:  # the owner filter drops it
                 continue
-            opts = None
+            values = None  # the options read, in SockOpts's field order
             if reader is not None and (timer == 2 or read_all):
                 if not holders or self.self_unsafe or owner.unsafe_net_cls:
                     self.add(context, socket_from_raw(raw))  # says why the options were not read
                     continue
-                opts, skipped = reader.read(holders[0][0], holders[0][1], inode, params_if_off=False)
-                if opts is None or opts.user_timeout:
+                values, skipped = reader.read_values(holders[0][0], holders[0][1], inode, params_if_off=False)
+                if values is None or values[4]:  # not read, or TCP_USER_TIMEOUT set: the full path
+                    opts = SockOpts(*values) if values is not None else None
                     self.settle(context, socket_from_raw(raw), owner, holders, opts, skipped)
                     continue
-                keepalive = opts.keepalive
-                keepidle, keepintvl, keepcnt = opts.keepidle, opts.keepintvl, opts.keepcnt
-                detection = (
-                    effective_detection_time(keepidle, keepintvl, keepcnt, 0)
-                    if keepalive and keepidle is not None and keepintvl is not None and keepcnt is not None
-                    else None
-                )
+                keepalive, keepidle, keepintvl, keepcnt = values[0], values[1], values[2], values[3]
+                detection = None
+                if keepalive and keepidle is not None and keepintvl is not None and keepcnt is not None:
+                    params = (keepidle, keepintvl, keepcnt)
+                    detection = detections.get(params)
+                    if detection is None:
+                        detection = detections[params] = effective_detection_time(
+                            keepidle, keepintvl, keepcnt, 0
+                        )
             else:
                 skipped = skipped_timer
                 keepalive = timer == 2
@@ -571,18 +575,19 @@ class Scan:
                 idle = raw[R_LAST_RECV] // 1000
             ghost = idle is not None and idle >= threshold
             if cap and len(listed[0 if ghost else (4 if keepalive else 2)]) < cap:
+                opts = SockOpts(*values) if values is not None else None
                 self.record(context, socket_from_raw(raw), owner, holders or (), opts, skipped)
                 continue
             by_state[state] += 1
             stats.namespaces.add(namespace)
             stats.count_connected(keepalive, detection, limit, ghost, idle, raw_where, raw)
             if keepalive:
-                if opts is None:
+                if values is None:
                     timer_true += 1
                 else:
                     opts_true += 1
             else:
-                if opts is None:
+                if values is None:
                     timer_false += 1
                 else:
                     opts_false += 1

@@ -180,26 +180,34 @@ class SockOptReader:
     ) -> tuple[SockOpts | None, str | None]:
         """(options, None) or (None, reason). With params_if_off=False, TCP_KEEPIDLE/INTVL/CNT are read only
         where SO_KEEPALIVE is on (None otherwise): three syscalls saved on every socket without keepalive."""
+        values, reason = self.read_values(pid, fd, inode, params_if_off)
+        if values is None:
+            return None, reason
+        return SockOpts(*values), None
+
+    def read_values(
+        self, pid: int, fd: int, inode: int, params_if_off: bool = True
+    ) -> tuple[Any, str | None]:
+        """read() as a plain tuple in SockOpts's field order (keepalive, keepidle, keepintvl, keepcnt,
+        user_timeout), or (None, reason): the bulk of a large scan (_sockets.Scan.add_raw) builds no object
+        per socket."""
         sock, reason = self.duplicate(pid, fd, inode)
         if sock is None:
             return None, reason
         try:
             get = sock.getsockopt
-            keepalive = bool(get(SOL_SOCKET, SO_KEEPALIVE))
-            if not keepalive and not params_if_off:
-                return SockOpts(
-                    keepalive=False,
-                    keepidle=None,
-                    keepintvl=None,
-                    keepcnt=None,
-                    user_timeout=get(SOL_TCP, TCP_USER_TIMEOUT),
-                ), None
-            return SockOpts(
-                keepalive=keepalive,
-                keepidle=get(SOL_TCP, TCP_KEEPIDLE),
-                keepintvl=get(SOL_TCP, TCP_KEEPINTVL),
-                keepcnt=get(SOL_TCP, TCP_KEEPCNT),
-                user_timeout=get(SOL_TCP, TCP_USER_TIMEOUT),
+            if not get(SOL_SOCKET, SO_KEEPALIVE):
+                if not params_if_off:
+                    return (False, None, None, None, get(SOL_TCP, TCP_USER_TIMEOUT)), None
+                keepalive = False
+            else:
+                keepalive = True
+            return (
+                keepalive,
+                get(SOL_TCP, TCP_KEEPIDLE),
+                get(SOL_TCP, TCP_KEEPINTVL),
+                get(SOL_TCP, TCP_KEEPCNT),
+                get(SOL_TCP, TCP_USER_TIMEOUT),
             ), None
         except OSError:
             return None, SKIP_ERROR

@@ -74,6 +74,13 @@ class FakeReader:
             return self.by_inode[inode], None
         return None, self.reason
 
+    def read_values(self, pid: int, fd: int, inode: int, params_if_off: bool = True):
+        """SockOptReader.read_values(): read() as a tuple in SockOpts's field order."""
+        opts, reason = self.read(pid, fd, inode, params_if_off)
+        if opts is None:
+            return None, reason
+        return (opts.keepalive, opts.keepidle, opts.keepintvl, opts.keepcnt, opts.user_timeout), None
+
 
 def scan(
     root: Path, sockets: list | None = None, reader=None, resampler=None, lane: str = "socket", **raw

@@ -103,3 +103,31 @@ def test_reused_descriptor_and_vanished_process_are_reasons_not_errors(connectio
         assert opts is None and reason == SKIP_GONE
         opts, reason = reader.read(2**22 + 12345, 3, 1)  # above pid_max's default: no such process
         assert opts is None and reason == SKIP_GONE
+
+
+def test_read_values_is_read_as_a_tuple(connection):
+    """The bulk path of a scan reads through read_values(): the same syscalls and values as read()."""
+    _listener, client, accepted = connection
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 41)
+    accepted.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 9000)
+    with SockOptReader() as reader:
+        for sock in (client, accepted):
+            inode = os.fstat(sock.fileno()).st_ino
+            for params_if_off in (True, False):
+                opts, reason = reader.read(os.getpid(), sock.fileno(), inode, params_if_off)
+                values, again = reader.read_values(os.getpid(), sock.fileno(), inode, params_if_off)
+                assert reason is again is None
+                assert values == (
+                    opts.keepalive,
+                    opts.keepidle,
+                    opts.keepintvl,
+                    opts.keepcnt,
+                    opts.user_timeout,
+                )
+        # without keepalive and params_if_off=False the TCP_KEEP* values are not read
+        values, _ = reader.read_values(
+            os.getpid(), accepted.fileno(), os.fstat(accepted.fileno()).st_ino, False
+        )
+        assert values == (False, None, None, None, 9000)
+        assert reader.read_values(os.getpid(), client.fileno(), 1) == (None, SKIP_CHANGED)
