@@ -13,9 +13,10 @@ With --reads the dump also decodes state, timer and inode, the walk keeps the fi
 socket `auto` reads (all but the connected ones, ESTABLISHED or CLOSE_WAIT, without any timer: on a
 connected socket with the keepalive timer the per-socket TCP_KEEPIDLE/INTVL/CNT and TCP_USER_TIMEOUT
 override the sysctls; listeners are read for SO_KEEPALIVE), and each is read the least a correct reader
-can: pidfd_open once per process, pidfd_getfd, an fstat to check that the
-descriptor still holds that socket, SO_KEEPALIVE, the four TCP options, close. Nothing is classified or
-kept: the cost of the reads themselves, as CPython and the kernel charge it.
+can: pidfd_open once per process, pidfd_getfd, an fstat to check that the descriptor still holds that
+socket, SO_KEEPALIVE, then TCP_KEEPIDLE/INTVL/CNT and TCP_USER_TIMEOUT (TCP_USER_TIMEOUT alone where
+keepalive is off, as `auto` reads them), close. Nothing is classified or kept: the cost of the reads
+themselves, as CPython and the kernel charge it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ ALL_STATES = 0xFFF
 INET_DIAG_INFO = 2
 CONNECTED = (1, 8)  # ESTABLISHED, CLOSE_WAIT
 SYS_PIDFD_OPEN, SYS_PIDFD_GETFD = 434, 438  # x86_64 and aarch64 (asm-generic) alike
-TCP_OPTIONS = (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT, 18)  # 18: TCP_USER_TIMEOUT
+TCP_USER_TIMEOUT = 18  # linux/tcp.h, as in plugins/module_utils/_sockopts.py
+TCP_OPTIONS = (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT, TCP_USER_TIMEOUT)
 
 
 def request(family: int, seq: int) -> bytes:
@@ -127,6 +129,8 @@ def read_options(found: dict[int, tuple[int, int]]) -> int:
             if get(sol_socket, so_keepalive):
                 for option in TCP_OPTIONS:
                     get(sol_tcp, option)
+            else:
+                get(sol_tcp, TCP_USER_TIMEOUT)
             read += 1
         except OSError:
             pass
