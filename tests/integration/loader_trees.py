@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from ansible_collections.tcp.keepalive.tests.integration.mountns import empty_dirs_script
+from ansible_collections.tcp.keepalive.tests.integration.mountns import empty_dirs_script, loader_dirs
 
 PATTERN = r"^-?/?net[./]ipv4[./]tcp_keepalive_"
 KEYS = ("time", "intvl", "probes")
@@ -238,10 +238,7 @@ def _run(*command: str) -> None:
 
 
 def sysctl_dirs() -> list[str]:
-    dirs = ["/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d"]
-    if os.path.isdir("/lib/sysctl.d") and os.path.realpath("/lib/sysctl.d") != "/usr/lib/sysctl.d":
-        dirs.append("/lib/sysctl.d")  # split-usr only; on merged /usr it is the same directory
-    return dirs
+    return list(loader_dirs())  # /lib/sysctl.d on a split /usr only
 
 
 def require_private_mount_namespace() -> None:

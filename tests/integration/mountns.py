@@ -19,6 +19,14 @@ import shlex
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d")
 
 
+def loader_dirs() -> tuple[str, ...]:
+    """Every sysctl.d directory procps-ng and systemd-sysctl read on this host: SYSCTL_DIRS, and
+    /lib/sysctl.d where /usr is split (on a merged /usr it is /usr/lib/sysctl.d itself)."""
+    if os.path.isdir("/lib/sysctl.d") and os.path.realpath("/lib/sysctl.d") != "/usr/lib/sysctl.d":
+        return (*SYSCTL_DIRS, "/lib/sysctl.d")
+    return SYSCTL_DIRS
+
+
 def nearest_existing(path: str) -> str:
     """The deepest directory on the way to `path` that exists (`path` itself when it does)."""
     while not os.path.isdir(path):

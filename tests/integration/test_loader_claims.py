@@ -16,7 +16,7 @@ from pathlib import Path
 
 import ansible_collections.tcp.keepalive.plugins as plugins_pkg
 import pytest
-from ansible_collections.tcp.keepalive.tests.integration.mountns import SYSCTL_DIRS, empty_dirs_script
+from ansible_collections.tcp.keepalive.tests.integration.mountns import empty_dirs_script, loader_dirs
 from ansible_collections.tcp.keepalive.tests.unit.loader_cases import CASES
 
 pytestmark = pytest.mark.netns
@@ -72,7 +72,7 @@ def test_pattern_after_system_is_ignored(tmp_path):
     pattern = "'^-?/?net[./]ipv4[./]tcp_keepalive_'"
     read = "cat /proc/sys/net/ipv4/ip_default_ttl /proc/sys/net/ipv4/tcp_keepalive_time | tr '\\n' ' '; echo"
     (tmp_path / "layers").mkdir()
-    mounts = "\n".join(empty_dirs_script(SYSCTL_DIRS, str(tmp_path / "layers")))
+    mounts = "\n".join(empty_dirs_script(loader_dirs(), str(tmp_path / "layers")))  # every one it reads
     script = f"""
 {mounts}
 mount --bind {tmp_path}/empty /etc/sysctl.conf

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import ansible_collections.tcp.keepalive.plugins as plugins_pkg
 import pytest
-from ansible_collections.tcp.keepalive.tests.integration.mountns import SYSCTL_DIRS, empty_dirs_script
+from ansible_collections.tcp.keepalive.tests.integration.mountns import empty_dirs_script, loader_dirs
 
 pytestmark = pytest.mark.netns
 
@@ -285,7 +285,7 @@ def test_model_matches_real_loaders(tmp_path, name):
     (tree / "etc" / "sysctl.d" / "05-sentinel.conf").write_text(SENTINEL)
     (tmp_path / "predict.py").write_text(PREDICT)
     script = f"""
-{empty_sysctl_dirs(tmp_path, SYSCTL_DIRS)}
+{empty_sysctl_dirs(tmp_path, loader_dirs())}
 for dir in etc/sysctl.d usr/lib/sysctl.d run/sysctl.d; do
   if [ -d "{tree}/$dir" ]; then cp -a "{tree}/$dir/." "/$dir/"; fi
 done
