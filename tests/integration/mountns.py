@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d")
 
@@ -57,3 +58,10 @@ def empty_dirs_script(dirs: tuple[str, ...] | list[str], scratch: str) -> list[s
     lines += [f"mkdir -p {shlex.quote(d)}" for d in missing]
     lines += [f"mount -t tmpfs tmpfs {shlex.quote(d)}" for d in dirs]
     return lines
+
+
+def run_private(script: str, net: bool = False, timeout: int = 60) -> subprocess.CompletedProcess:
+    """`sh -ec script` in a private mount namespace (and a fresh network namespace with `net`), its output
+    captured as text; the caller checks the return code."""
+    command = ["unshare", *(["-n"] if net else []), "-m", "--propagation", "private", "sh", "-ec", script]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)

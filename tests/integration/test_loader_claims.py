@@ -16,7 +16,11 @@ from pathlib import Path
 
 import ansible_collections.tcp.keepalive.plugins as plugins_pkg
 import pytest
-from ansible_collections.tcp.keepalive.tests.integration.mountns import empty_dirs_script, loader_dirs
+from ansible_collections.tcp.keepalive.tests.integration.mountns import (
+    empty_dirs_script,
+    loader_dirs,
+    run_private,
+)
 from ansible_collections.tcp.keepalive.tests.unit.loader_cases import CASES
 
 pytestmark = pytest.mark.netns
@@ -81,13 +85,7 @@ unshare -n sh -c "sysctl --system --pattern {pattern} >/dev/null 2>&1; {read}"
 unshare -n sh -c "sysctl --pattern {pattern} --system >/dev/null 2>&1; {read}"
 """
     before = Path("/proc/sys/net/ipv4/ip_default_ttl").read_text()
-    done = subprocess.run(
-        ["unshare", "-m", "--propagation", "private", "sh", "-ec", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_private(script)
     assert done.returncode == 0, done.stderr
     wrong_order, right_order = done.stdout.split("\n")[:2]
     assert wrong_order.split() == ["77", "600"]  # every key applied: the pattern was ignored

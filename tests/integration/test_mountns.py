@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 
 import pytest
-from ansible_collections.tcp.keepalive.tests.integration.mountns import empty_dirs_script, nearest_existing
+from ansible_collections.tcp.keepalive.tests.integration.mountns import (
+    empty_dirs_script,
+    nearest_existing,
+    run_private,
+)
 
 pytestmark = pytest.mark.netns
 
@@ -40,13 +43,7 @@ def test_missing_and_present_directories_are_empty_inside_and_untouched_outside(
             f"echo x > {missing}/new.conf; echo y > {present}/new.conf; cat {tmp_path}/sibling.txt",
         ]
     )
-    done = subprocess.run(
-        ["unshare", "-m", "--propagation", "private", "sh", "-ec", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_private(script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", "0", "kept"]  # both empty inside; the parent keeps its contents
     assert not (tmp_path / "parent").exists()  # nothing was created on the host

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import ansible_collections.tcp.keepalive.plugins as plugins_pkg
 import pytest
-from ansible_collections.tcp.keepalive.tests.integration.mountns import empty_dirs_script, loader_dirs
+from ansible_collections.tcp.keepalive.tests.integration.mountns import (
+    empty_dirs_script,
+    loader_dirs,
+    run_private,
+)
 
 pytestmark = pytest.mark.netns
 
@@ -60,13 +63,7 @@ def empty_sysctl_dirs(tmp_path: Path, dirs: tuple[str, ...]) -> str:
 
 def in_namespaces(script: str) -> list[str]:
     """Run `script` with sh in fresh network + mount namespaces; return its non-empty stdout lines."""
-    done = subprocess.run(
-        ["unshare", "-n", "-m", "--propagation", "private", "sh", "-ec", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_private(script, net=True, timeout=120)
     assert done.returncode == 0, f"rc={done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     return [line for line in done.stdout.splitlines() if line.strip()]  # modules print a leading newline
 
