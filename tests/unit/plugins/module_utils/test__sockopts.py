@@ -126,8 +126,8 @@ def test_read_values_is_read_as_a_tuple(connection):
                     opts.user_timeout,
                 )
         # without keepalive and params_if_off=False the TCP_KEEP* values are not read
-        values, _ = reader.read_values(
+        values, reason = reader.read_values(
             os.getpid(), accepted.fileno(), os.fstat(accepted.fileno()).st_ino, False
         )
-        assert values == (False, None, None, None, 9000)
+        assert (values, reason) == ((False, None, None, None, 9000), None)
         assert reader.read_values(os.getpid(), client.fileno(), 1) == (None, SKIP_CHANGED)
