@@ -196,12 +196,9 @@ class SockOptReader:
             return None, reason
         try:
             get = sock.getsockopt
-            if not get(SOL_SOCKET, SO_KEEPALIVE):
-                if not params_if_off:
-                    return (False, None, None, None, get(SOL_TCP, TCP_USER_TIMEOUT)), None
-                keepalive = False
-            else:
-                keepalive = True
+            keepalive = bool(get(SOL_SOCKET, SO_KEEPALIVE))
+            if not keepalive and not params_if_off:
+                return (False, None, None, None, get(SOL_TCP, TCP_USER_TIMEOUT)), None
             return (
                 keepalive,
                 get(SOL_TCP, TCP_KEEPIDLE),
